@@ -1,0 +1,45 @@
+# ioregionfd: the single entry point.  `make help` lists the targets.
+#
+# Everything is built under build/ (git-ignored): the 6.1 base tree with our
+# series applied (build/src), one object tree per kernel flavour
+# (build/obj-test, build/obj-bench), the test machine's files and results.
+
+FLAVOUR ?= test
+CMD ?=
+
+.PHONY: help deps kernel selftests vm check run patches clean
+
+help:
+	@echo "make deps      install what is missing from Debian's packages"
+	@echo "make kernel    base tree + series -> build/obj-\$$FLAVOUR (test|bench)"
+	@echo "make vm        boot the test machine; CMD='...' runs CMD there"
+	@echo "make check     unit tests + selftests in the test machine + log check"
+	@echo "make run       the main job (see README.md)"
+	@echo "make patches   the series as git format-patch in build/patches/"
+	@echo "make clean     remove build/"
+
+deps:
+	@mk/deps.sh
+
+kernel: deps
+	@mk/kernel.sh $(FLAVOUR)
+
+selftests: kernel
+	@mk/selftests.sh $(FLAVOUR)
+
+vm: selftests
+	@mk/vm.sh $(FLAVOUR) vm "$(CMD)"
+
+check: deps
+	@mk/check.sh
+
+# Until the demo VMM lands, the main job is the data-path selftests shown
+# live in the test machine.
+run: selftests
+	@mk/vm.sh $(FLAVOUR) run "./ioregionfd_io_test && ./ioregionfd_mvcpu_test"
+
+patches: deps
+	@mk/patches.sh
+
+clean:
+	rm -rf build

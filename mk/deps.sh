@@ -1,0 +1,18 @@
+#!/bin/bash
+# mk/deps.sh: install what a fresh Debian 12 machine lacks, from Debian's
+# packages.  Idempotent: does nothing when everything is there.
+set -euo pipefail
+pkgs=(linux-source-6.1 qemu-system-x86 qemu-system-data seabios build-essential
+      flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
+      busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
+      ccache python3 perl git)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} = 0 ] && exit 0
+echo ">> installing ${missing[*]} (apt, a few minutes on a fresh machine)"
+sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

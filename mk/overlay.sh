@@ -1,0 +1,99 @@
+#!/bin/bash
+# Applies our feature to a 6.1 tree, or exports it as a git series.
+#
+# patches/series lists the commits of the feature in order:
+#   commit NAME.msg      starts a commit; patches/NAME.msg is its message
+#   file PATH            a new file, kept in this repo at its kernel path
+#   diff NAME.diff       a change to an upstream file, patches/NAME.diff (-p1)
+#
+# overlay.sh apply TREE PRISTINE
+#   Makes TREE = base + the whole series, touching only files whose content
+#   changes (so kbuild rebuilds only what depends on them).  PRISTINE keeps
+#   the base version of every upstream file a diff has ever touched.
+# overlay.sh export GITDIR PRISTINE TREE
+#   Builds a git repo holding the base version of the touched files, commits
+#   the series one commit at a time, ready for git format-patch.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+series=$top/patches/series
+
+# Emit "kind arg" lines of the series with comments stripped.
+entries() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$series"; }
+
+diff_targets() { sed -n 's#^+++ b/\([^[:space:]]*\).*#\1#p' "$1"; }
+
+save_pristine() { # tree pristine path
+	if [ ! -e "$2/$3" ]; then
+		mkdir -p "$(dirname "$2/$3")"
+		if [ -e "$1/$3" ]; then cp -p "$1/$3" "$2/$3"; else : >"$2/$3.absent"; fi
+	fi
+}
+
+install_if_changed() { # src dst
+	if ! cmp -s "$1" "$2"; then
+		mkdir -p "$(dirname "$2")"
+		cp "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"
+		echo "  UPDATE  ${2#$TREE/}"
+	fi
+}
+
+cmd_apply() {
+	TREE=$1; PRISTINE=$2
+	mkdir -p "$PRISTINE"
+	local stage; stage=$(mktemp -d)
+	trap 'rm -rf "$stage"' RETURN
+	# Every upstream file ever touched starts again from its base version.
+	local diffs=() kind arg f
+	while read -r kind arg; do
+		case $kind in
+		diff) diffs+=("$top/patches/$arg")
+		      for f in $(diff_targets "$top/patches/$arg"); do save_pristine "$TREE" "$PRISTINE" "$f"; done ;;
+		file) install_if_changed "$top/$arg" "$TREE/$arg" ;;
+		commit) ;;
+		*) echo "overlay: bad series line: $kind $arg" >&2; exit 1 ;;
+		esac
+	done < <(entries)
+	(cd "$PRISTINE" && find . -type f ! -name '*.absent' | sed 's#^\./##') | while read -r f; do
+		mkdir -p "$stage/$(dirname "$f")"; cp -p "$PRISTINE/$f" "$stage/$f"
+	done
+	for f in "${diffs[@]}"; do
+		patch -s -p1 -d "$stage" --no-backup-if-mismatch <"$f" || {
+			echo "overlay: $f does not apply to the base tree" >&2; exit 1; }
+	done
+	(cd "$stage" && find . -type f | sed 's#^\./##') | while read -r f; do
+		install_if_changed "$stage/$f" "$TREE/$f"
+	done
+}
+
+cmd_export() {
+	local git=$1 PRISTINE=$2 TREE=$3 kind arg f msg=""
+	rm -rf "$git"; mkdir -p "$git"
+	git -C "$git" init -q
+	git -C "$git" config user.name "${GIT_AUTHOR_NAME:-ioregionfd}"
+	git -C "$git" config user.email "${GIT_AUTHOR_EMAIL:-ioregionfd@localhost}"
+	(cd "$PRISTINE" && find . -type f ! -name '*.absent' | sed 's#^\./##') | while read -r f; do
+		mkdir -p "$git/$(dirname "$f")"; cp -p "$PRISTINE/$f" "$git/$f"
+	done
+	git -C "$git" add -A
+	git -C "$git" commit -q -m "base: $(cat "$TREE/.base-version")"
+	git -C "$git" tag base
+	commit_pending() {
+		[ -n "$msg" ] || return 0
+		git -C "$git" add -A
+		git -C "$git" commit -q -F "$top/patches/$msg"
+	}
+	while read -r kind arg; do
+		case $kind in
+		commit) commit_pending; msg=$arg ;;
+		file) mkdir -p "$git/$(dirname "$arg")"; cp "$top/$arg" "$git/$arg" ;;
+		diff) patch -s -p1 -d "$git" --no-backup-if-mismatch <"$top/patches/$arg" ;;
+		esac
+	done < <(entries)
+	commit_pending
+}
+
+case ${1:-} in
+apply) shift; cmd_apply "$@" ;;
+export) shift; cmd_export "$@" ;;
+*) echo "usage: $0 apply TREE PRISTINE | export GITDIR PRISTINE TREE" >&2; exit 2 ;;
+esac

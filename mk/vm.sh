@@ -1,0 +1,58 @@
+#!/bin/bash
+# mk/vm.sh FLAVOUR RESULTS_NAME [CMD]: boot build/obj-FLAVOUR's kernel with
+# an initramfs holding busybox, build/guest-FLAVOUR/ (tests, tools) and CMD.
+# CMD's output is shown and kept in build/results/RESULTS_NAME.out, the
+# kernel log in build/results/dmesg-RESULTS_NAME.txt; exits with CMD's
+# status.  Without CMD: an interactive shell on the terminal.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+flavour=$1 name=$2 cmd=${3:-}
+build=$top/build
+obj=$build/obj-$flavour
+results=$build/results
+root=$build/initramfs-$name
+kernel=$obj/arch/x86/boot/bzImage
+[ -f "$kernel" ] || { echo "vm: no kernel at $kernel (make kernel)" >&2; exit 1; }
+mkdir -p "$results"
+
+rm -rf "$root"; mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,tests,etc,root}
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$top/mk/guest/init" "$root/init"; chmod +x "$root/init"
+[ -d "$build/guest-$flavour" ] && cp -a "$build/guest-$flavour/." "$root/tests/"
+printf '%s\n' "$cmd" >"$root/cmd"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$name.cpio.gz"
+
+accel="-accel tcg -cpu max"
+if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
+	accel="-accel kvm -cpu host"	# nested virtualization on the host
+fi
+echo "$accel" | awk '{print $2}' | sed 's/=.*//' >"$results/accel-$name.txt"
+append="console=ttyS0 panic=-1 oops=panic loglevel=6 kasan_multi_shot nokaslr"
+qemu=(qemu-system-x86_64 $accel -smp 2 -m 4G -no-reboot -display none
+      -kernel "$kernel" -initrd "$build/initramfs-$name.cpio.gz")
+
+if [ -z "$cmd" ]; then
+	exec "${qemu[@]}" -append "$append" -serial mon:stdio -serial null
+fi
+
+out=$results/$name.out
+log=$results/dmesg-$name.txt
+echo ">> booting the '$flavour' kernel ($accel): $cmd"
+rm -f "$out" "$log"
+timeout "${VM_TIMEOUT:-2400}" "${qemu[@]}" -append "$append" -monitor none \
+	-serial "file:$log" -serial "file:$out" </dev/null &
+qpid=$!
+# Show the output as it comes.
+( tail -F -n +1 "$out" 2>/dev/null | grep --line-buffered -v '^@@EXIT' ) &
+tpid=$!
+wait $qpid; qrc=$?
+sleep 0.5; kill $tpid 2>/dev/null; wait $tpid 2>/dev/null || true
+rc=$(sed -n 's/^@@EXIT \([0-9]*\).*/\1/p' "$out" | tail -n 1)
+if [ -z "$rc" ]; then
+	echo "vm: the test machine stopped without reporting a status (qemu exit $qrc);" \
+	     "kernel log: $log" >&2
+	tail -n 30 "$log" >&2
+	exit 1
+fi
+exit "$rc"
