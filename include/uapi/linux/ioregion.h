@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/*
+ * ioregionfd wire protocol: what KVM writes to and reads from the file
+ * descriptors bound to a guest MMIO/PIO range with KVM_SET_IOREGION.
+ * See Documentation/virt/kvm/ioregionfd.rst.
+ *
+ * Both messages are 32 bytes, in host byte order.  KVM writes one
+ * struct ioregionfd_cmd per guest access to the region's write_fd; for a
+ * command with IOREGIONFD_CMD_RESPONSE set, the device writes one
+ * struct ioregionfd_resp with the same tag to the region's read_fd.
+ * Responses may come in any order.  Reserved fields must be zero.
+ */
+#ifndef _UAPI_LINUX_IOREGION_H
+#define _UAPI_LINUX_IOREGION_H
+
+#include <linux/types.h>
+
+/* ioregionfd_cmd.op */
+#define IOREGIONFD_CMD_READ	0
+#define IOREGIONFD_CMD_WRITE	1
+
+/* ioregionfd_cmd.flags */
+#define IOREGIONFD_CMD_RESPONSE	(1 << 0)	/* KVM waits for a response */
+
+struct ioregionfd_cmd {
+	__u8  op;		/* IOREGIONFD_CMD_READ or _WRITE */
+	__u8  size;		/* access size in bytes: 1, 2, 4, 8; 0: doorbell */
+	__u8  flags;		/* IOREGIONFD_CMD_* */
+	__u8  reserved;		/* zero */
+	__u32 tag;		/* per write_fd sequence number, echoed back */
+	__u64 user_data;	/* kvm_ioregion.user_data of the region */
+	__u64 offset;		/* from the start of the region */
+	__u64 data;		/* writes: the value, zero-extended */
+};
+
+struct ioregionfd_resp {
+	__u64 data;		/* reads: the value; KVM uses the low size bytes */
+	__u32 tag;		/* ioregionfd_cmd.tag of the command answered */
+	__u32 flags;		/* zero */
+	__u64 reserved[2];	/* zero */
+};
+
+#endif /* _UAPI_LINUX_IOREGION_H */

@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ioregionfd: guest MMIO/PIO ranges served by another process through file
+ * descriptors, without a return to the VMM.
+ *
+ * KVM_SET_IOREGION binds a range to a pair of files (usually both directions
+ * of one AF_UNIX socket).  A guest access to the range becomes a
+ * struct ioregionfd_cmd written by the vCPU thread; for reads and non-posted
+ * writes the vCPU then waits for the struct ioregionfd_resp that carries the
+ * same tag (include/uapi/linux/ioregion.h).
+ *
+ * Where the work happens:
+ *  - Posted MMIO writes are sent from the io bus handler, never blocking.
+ *  - Everything else, and a posted write that finds the transport full, is
+ *    declined by the io bus, so KVM prepares an ordinary KVM_EXIT_MMIO or
+ *    KVM_EXIT_IO.  Before that exit reaches userspace the arch code hands it
+ *    to kvm_ioregion_io(), which waits for the device outside the io bus and
+ *    the emulator, with kvm->srcu dropped, and the arch's usual completion
+ *    callback then finishes the instruction.
+ *
+ * Regions may share a channel (a pair of files).  Each command written to a
+ * channel takes the next tag; vCPUs waiting for a response are listed on the
+ * channel by tag.  There is no reader thread: a waiting vCPU that finds
+ * rx_lock free reads every response available and hands each to its waiter,
+ * so responses may come in any order and vCPUs never serialize on a channel.
+ * The files are always used without blocking, whatever their O_NONBLOCK
+ * flag; vCPUs sleep on the channel's wait queue, kicked by the files' own.
+ *
+ * A signal interrupts the wait but leaves the waiter queued (vcpu->ioregion):
+ * the next KVM_RUN resumes the same access and waits for the same tag.  An
+ * error on the transport, an invalid response or a timeout kills the
+ * channel: its waiters and all later accesses through it fail.
+ */
+
+#include <kvm/iodev.h>
+#include <linux/ioregion.h>
+#include <linux/kvm_host.h>
+#include <linux/net.h>
+#include <linux/pipe_fs_i.h>
+#include <linux/poll.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+#include <asm/unaligned.h>
+
+static_assert(sizeof(struct kvm_ioregion) == 72);
+static_assert(sizeof(struct ioregionfd_cmd) == 32);
+static_assert(sizeof(struct ioregionfd_resp) == 32);
+
+/* The io bus stores lengths as int; PIO ports are 16 bits. */
+#define IOREGION_MAX_SIZE	((u64)INT_MAX)
+#define IOREGION_PIO_LIMIT	0x10000
+
+/* Wait queues a channel may need: a pipe has two, and so has its peer. */
+#define IOREGION_MAX_POLLS	4
+
+struct ioregion_chan;
+
+struct ioregion_poll {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *head;
+	struct ioregion_chan *chan;
+};
+
+struct ioregion_chan {
+	struct kref kref;
+	struct file *rfile;
+	struct file *wfile;
+	bool record;			/* rfile keeps message boundaries */
+	int nr_regions;			/* regions using it, under slots_lock */
+
+	struct mutex tx_lock;		/* orders commands on wfile */
+	u32 next_tag;
+
+	struct mutex rx_lock;		/* one reader of rfile at a time */
+	struct ioregionfd_resp rx_resp;	/* a response being read */
+	unsigned int rx_len;
+
+	spinlock_t lock;		/* protects waiters and err */
+	struct list_head waiters;
+	int err;			/* non-zero once the channel is dead */
+
+	wait_queue_head_t wq;		/* vCPUs waiting for a response or room */
+	atomic_t events;		/* wakeups seen on rfile and wfile */
+	poll_table pt;
+	int nr_polls;
+	struct ioregion_poll polls[IOREGION_MAX_POLLS];
+};
+
+struct ioregion {
+	struct kvm_io_device dev;
+	struct list_head list;		/* in kvm->ioregions */
+	enum kvm_bus bus_idx;
+	u64 paddr;
+	u64 size;			/* 0: a doorbell, any access at paddr */
+	u64 user_data;
+	u32 flags;
+	unsigned long timeout;		/* jiffies, 0: none */
+	struct ioregion_chan *chan;
+};
+
+static const struct kvm_io_device_ops ioregion_ops;
+
+static struct ioregion *to_ioregion(struct kvm_io_device *dev)
+{
+	return container_of(dev, struct ioregion, dev);
+}
+
+/* The channel: transport, tags and waiters */
+
+static int ioregion_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
+			      int sync, void *key)
+{
+	struct ioregion_chan *chan = container_of(wait, struct ioregion_poll,
+						  wait)->chan;
+
+	atomic_inc(&chan->events);
+	wake_up_all(&chan->wq);
+	return 0;
+}
+
+static void ioregion_poll_queue(struct file *file, wait_queue_head_t *head,
+				poll_table *pt)
+{
+	struct ioregion_chan *chan = container_of(pt, struct ioregion_chan, pt);
+	struct ioregion_poll *p;
+
+	if (chan->nr_polls == IOREGION_MAX_POLLS)
+		return;
+	p = &chan->polls[chan->nr_polls++];
+	p->head = head;
+	p->chan = chan;
+	init_waitqueue_func_entry(&p->wait, ioregion_poll_wake);
+	add_wait_queue(head, &p->wait);
+}
+
+static void ioregion_chan_release(struct kref *kref)
+{
+	struct ioregion_chan *chan = container_of(kref, struct ioregion_chan,
+						  kref);
+	int i;
+
+	for (i = 0; i < chan->nr_polls; i++)
+		remove_wait_queue(chan->polls[i].head, &chan->polls[i].wait);
+	fput(chan->rfile);
+	fput(chan->wfile);
+	kfree(chan);
+}
+
+static void ioregion_chan_put(struct ioregion_chan *chan)
+{
+	kref_put(&chan->kref, ioregion_chan_release);
+}
+
+/* Takes over the references to @rfile and @wfile, even on failure. */
+static struct ioregion_chan *ioregion_chan_create(struct file *rfile,
+						  struct file *wfile)
+{
+	struct socket *sock = sock_from_file(rfile);
+	struct ioregion_chan *chan;
+
+	chan = kzalloc(sizeof(*chan), GFP_KERNEL_ACCOUNT);
+	if (!chan) {
+		fput(rfile);
+		fput(wfile);
+		return NULL;
+	}
+	kref_init(&chan->kref);
+	chan->rfile = rfile;
+	chan->wfile = wfile;
+	chan->record = sock && sock->type == SOCK_SEQPACKET;
+	mutex_init(&chan->tx_lock);
+	mutex_init(&chan->rx_lock);
+	spin_lock_init(&chan->lock);
+	INIT_LIST_HEAD(&chan->waiters);
+	init_waitqueue_head(&chan->wq);
+	init_poll_funcptr(&chan->pt, ioregion_poll_queue);
+	vfs_poll(rfile, &chan->pt);
+	if (wfile != rfile)
+		vfs_poll(wfile, &chan->pt);
+	return chan;
+}
+
+/*
+ * A waiter's result goes from 1 (unanswered) to 0 or -errno once, under
+ * chan->lock; the vCPU reads it without the lock.
+ */
+static void ioregion_waiter_complete(struct kvm_ioregion_waiter *w, int result)
+{
+	list_del_init(&w->list);
+	/* Pairs with ioregion_result(): w->data is visible before result. */
+	smp_store_release(&w->result, result);
+}
+
+static int ioregion_result(struct kvm_ioregion_waiter *w)
+{
+	/* Pairs with ioregion_waiter_complete(). */
+	return smp_load_acquire(&w->result);
+}
+
+/* Something happened on the files since @seen, or the channel died. */
+static bool ioregion_kicked(struct ioregion_chan *chan, int seen)
+{
+	return atomic_read(&chan->events) != seen || READ_ONCE(chan->err);
+}
+
+/* Fail every waiter, now and later. */
+static void ioregion_chan_fail(struct ioregion_chan *chan, int err)
+{
+	struct kvm_ioregion_waiter *w, *tmp;
+
+	spin_lock(&chan->lock);
+	if (!chan->err)
+		WRITE_ONCE(chan->err, err);
+	list_for_each_entry_safe(w, tmp, &chan->waiters, list)
+		ioregion_waiter_complete(w, chan->err);
+	spin_unlock(&chan->lock);
+	wake_up_all(&chan->wq);
+}
+
+static int ioregion_xmit(struct ioregion_chan *chan,
+			 const struct ioregionfd_cmd *cmd)
+{
+	struct kvec kv = { .iov_base = (void *)cmd, .iov_len = sizeof(*cmd) };
+	struct socket *sock = sock_from_file(chan->wfile);
+	struct iov_iter iter;
+	__poll_t mask;
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	if (sock) {
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+
+		ret = kernel_sendmsg(sock, &msg, &kv, 1, sizeof(*cmd));
+	} else {
+		/*
+		 * Pipes ignore IOCB_NOWAIT: write only when there is room,
+		 * which a pipe with a free slot has for a whole command.  An
+		 * error here means no reader: spare the vCPU a SIGPIPE.
+		 */
+		mask = vfs_poll(chan->wfile, NULL);
+		if (mask & EPOLLERR)
+			return -EPIPE;
+		if (!(mask & EPOLLOUT))
+			return -EAGAIN;
+		init_sync_kiocb(&kiocb, chan->wfile);
+		kiocb.ki_flags |= IOCB_NOWAIT;
+		iov_iter_kvec(&iter, WRITE, &kv, 1, sizeof(*cmd));
+		ret = call_write_iter(chan->wfile, &kiocb, &iter);
+	}
+	if (ret == sizeof(*cmd))
+		return 0;
+	/* A short write leaves the stream out of step with the device. */
+	return ret < 0 ? ret : -EIO;
+}
+
+static ssize_t ioregion_recv(struct ioregion_chan *chan, void *buf, size_t len)
+{
+	struct kvec kv = { .iov_base = buf, .iov_len = len };
+	struct socket *sock = sock_from_file(chan->rfile);
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	if (sock) {
+		struct msghdr msg = { };
+
+		ret = kernel_recvmsg(sock, &msg, &kv, 1, len, MSG_DONTWAIT);
+		if (ret > 0 && (msg.msg_flags & MSG_TRUNC))
+			return -EMSGSIZE;
+		return ret;
+	}
+	/* Pipes ignore IOCB_NOWAIT: read only what is there (or EOF). */
+	if (!(vfs_poll(chan->rfile, NULL) & (EPOLLIN | EPOLLHUP)))
+		return -EAGAIN;
+	init_sync_kiocb(&kiocb, chan->rfile);
+	kiocb.ki_flags |= IOCB_NOWAIT;
+	iov_iter_kvec(&iter, READ, &kv, 1, len);
+	return call_read_iter(chan->rfile, &kiocb, &iter);
+}
+
+static void ioregion_deliver(struct ioregion_chan *chan,
+			     const struct ioregionfd_resp *resp)
+{
+	struct kvm_ioregion_waiter *w;
+
+	if (resp->flags || resp->reserved[0] || resp->reserved[1])
+		goto bad;
+
+	spin_lock(&chan->lock);
+	list_for_each_entry(w, &chan->waiters, list) {
+		if (w->tag != resp->tag)
+			continue;
+		w->data = resp->data;
+		ioregion_waiter_complete(w, 0);
+		spin_unlock(&chan->lock);
+		return;
+	}
+	spin_unlock(&chan->lock);
+bad:
+	/* An unknown tag or a malformed response: the device is broken. */
+	ioregion_chan_fail(chan, -EBADMSG);
+}
+
+/* Read and deliver every response available. */
+static void ioregion_rx(struct ioregion_chan *chan)
+{
+	const size_t size = sizeof(chan->rx_resp);
+	bool delivered = false;
+	ssize_t ret;
+
+	lockdep_assert_held(&chan->rx_lock);
+
+	while (!READ_ONCE(chan->err)) {
+		ret = ioregion_recv(chan, (u8 *)&chan->rx_resp + chan->rx_len,
+				    size - chan->rx_len);
+		/* Nothing more for now, or a signal for this vCPU: later. */
+		if (ret == -EAGAIN || ret == -ERESTARTSYS || ret == -EINTR)
+			break;
+		if (ret <= 0) {
+			/* 0 is end of file: the device closed its end. */
+			ioregion_chan_fail(chan, ret ? ret : -EPIPE);
+			break;
+		}
+		chan->rx_len += ret;
+		if (chan->rx_len < size) {
+			if (chan->record) {
+				ioregion_chan_fail(chan, -EBADMSG);
+				break;
+			}
+			continue;
+		}
+		chan->rx_len = 0;
+		ioregion_deliver(chan, &chan->rx_resp);
+		delivered = true;
+	}
+	if (delivered)
+		wake_up_all(&chan->wq);
+}
+
+/*
+ * Become the reader if nobody is, and read until no wakeup of the files has
+ * gone unanswered: a wakeup that arrives while another vCPU reads is left to
+ * that vCPU, which must then look again after dropping rx_lock.
+ */
+static void ioregion_rx_pump(struct ioregion_chan *chan)
+{
+	int start;
+
+	while (mutex_trylock(&chan->rx_lock)) {
+		start = atomic_read(&chan->events);
+		ioregion_rx(chan);
+		mutex_unlock(&chan->rx_lock);
+		/* Read events again only after the reads of rfile above. */
+		smp_mb();
+		if (atomic_read(&chan->events) == start)
+			break;
+	}
+}
+
+static long ioregion_time_left(unsigned long deadline)
+{
+	if (!deadline)
+		return MAX_SCHEDULE_TIMEOUT;
+	return max_t(long, (long)(deadline - jiffies), 0);
+}
+
+/*
+ * Queue @cmd, after listing @w (if any) for its response.  Unless @nowait,
+ * sleeps while the transport is full.  Never leaves half a command behind.
+ */
+static int ioregion_send(struct ioregion_chan *chan, struct ioregionfd_cmd *cmd,
+			 struct kvm_ioregion_waiter *w, unsigned long deadline,
+			 bool nowait)
+{
+	long left;
+	int seen, ret;
+
+	for (;;) {
+		seen = atomic_read(&chan->events);
+		if (!nowait)
+			mutex_lock(&chan->tx_lock);
+		else if (!mutex_trylock(&chan->tx_lock))
+			return -EAGAIN;
+
+		ret = READ_ONCE(chan->err);
+		if (!ret) {
+			cmd->tag = chan->next_tag;
+			if (w) {
+				w->tag = cmd->tag;
+				w->result = 1;
+				spin_lock(&chan->lock);
+				list_add_tail(&w->list, &chan->waiters);
+				spin_unlock(&chan->lock);
+			}
+			ret = ioregion_xmit(chan, cmd);
+			if (!ret) {
+				chan->next_tag++;
+			} else if (w) {
+				spin_lock(&chan->lock);
+				list_del_init(&w->list);
+				spin_unlock(&chan->lock);
+			}
+		}
+		mutex_unlock(&chan->tx_lock);
+
+		/* Interrupted before anything was written: not the device's fault. */
+		if (ret == -ERESTARTSYS || ret == -EINTR)
+			return -EINTR;
+		if (ret != -EAGAIN || nowait)
+			break;
+		left = ioregion_time_left(deadline);
+		if (left)
+			left = wait_event_interruptible_timeout(chan->wq,
+								ioregion_kicked(chan, seen),
+								left);
+		if (left < 0)
+			return -EINTR;
+		if (!left) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (ret && ret != -EAGAIN && ret != READ_ONCE(chan->err))
+		ioregion_chan_fail(chan, ret);
+	return ret;
+}
+
+/* Wait for the response to @w; 0, -EINTR, or why the channel died. */
+static int ioregion_wait(struct kvm_ioregion_waiter *w)
+{
+	struct ioregion_chan *chan = w->chan;
+	int seen, ret;
+	long left;
+
+	for (;;) {
+		seen = atomic_read(&chan->events);
+		ioregion_rx_pump(chan);
+		ret = ioregion_result(w);
+		if (ret != 1)
+			return ret;
+
+		left = ioregion_time_left(w->deadline);
+		if (left)
+			left = wait_event_interruptible_timeout(chan->wq,
+								ioregion_result(w) != 1 ||
+								ioregion_kicked(chan, seen),
+								left);
+		if (left < 0)
+			return -EINTR;
+		if (!left) {
+			/* A device past its deadline is considered hung. */
+			ioregion_chan_fail(chan, -ETIMEDOUT);
+			return ioregion_result(w);
+		}
+	}
+}
+
+/* Forget the access in flight; the caller has seen its result. */
+static void ioregion_waiter_done(struct kvm_ioregion_waiter *w)
+{
+	struct ioregion_chan *chan = w->chan;
+
+	spin_lock(&chan->lock);
+	list_del_init(&w->list);
+	spin_unlock(&chan->lock);
+	w->chan = NULL;
+	ioregion_chan_put(chan);
+}
+
+/* The access path */
+
+static u64 ioregion_get_val(const void *val, int len)
+{
+	switch (len) {
+	case 1:
+		return *(u8 *)val;
+	case 2:
+		return get_unaligned((u16 *)val);
+	case 4:
+		return get_unaligned((u32 *)val);
+	case 8:
+		return get_unaligned((u64 *)val);
+	}
+	return 0;
+}
+
+static void ioregion_put_val(void *val, int len, u64 data)
+{
+	switch (len) {
+	case 1:
+		*(u8 *)val = data;
+		break;
+	case 2:
+		put_unaligned(data, (u16 *)val);
+		break;
+	case 4:
+		put_unaligned(data, (u32 *)val);
+		break;
+	case 8:
+		put_unaligned(data, (u64 *)val);
+		break;
+	}
+}
+
+static bool ioregion_accepts(struct ioregion *r, gpa_t addr, int len)
+{
+	if (!r->size)
+		return addr == r->paddr;
+	if (len != 1 && len != 2 && len != 4 && len != 8)
+		return false;
+	return addr >= r->paddr && addr + len <= r->paddr + r->size;
+}
+
+static void ioregion_make_cmd(struct ioregionfd_cmd *cmd, struct ioregion *r,
+			      gpa_t addr, int len, bool is_write,
+			      const void *val, bool posted)
+{
+	*cmd = (struct ioregionfd_cmd) {
+		.op = is_write ? IOREGIONFD_CMD_WRITE : IOREGIONFD_CMD_READ,
+		.size = len,
+		.flags = posted ? 0 : IOREGIONFD_CMD_RESPONSE,
+		.user_data = r->user_data,
+		.offset = addr - r->paddr,
+		.data = is_write && val ? ioregion_get_val(val, len) : 0,
+	};
+}
+
+/* Posted MMIO writes, straight from the io bus; anything else declines. */
+static int ioregion_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
+			  gpa_t addr, int len, const void *val)
+{
+	struct ioregion *r = to_ioregion(this);
+	struct ioregionfd_cmd cmd;
+
+	/*
+	 * String PIO cannot be declined halfway (the emulator would drop the
+	 * rest), so PIO always takes the exit path.
+	 */
+	if (r->bus_idx == KVM_PIO_BUS ||
+	    !(r->flags & KVM_IOREGION_POSTED_WRITES) ||
+	    !ioregion_accepts(r, addr, len))
+		return -EOPNOTSUPP;
+
+	ioregion_make_cmd(&cmd, r, addr, len, true, val, true);
+	if (ioregion_send(r->chan, &cmd, NULL, 0, true))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* One command of a naturally sized access; see kvm_ioregion_io(). */
+static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
+			   gpa_t addr, int len, bool is_write, void *val)
+{
+	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
+	struct kvm_io_device *dev;
+	struct ioregionfd_cmd cmd;
+	struct ioregion_chan *chan;
+	unsigned long deadline = 0;
+	struct ioregion *r;
+	bool posted;
+	int ret;
+
+	if (w->chan) {
+		if (w->bus_idx == bus_idx && w->addr == addr &&
+		    w->len == len && w->is_write == is_write) {
+			kvm_vcpu_srcu_read_unlock(vcpu);
+			goto wait;
+		}
+		/* Not the access left behind; drop that one. */
+		ioregion_waiter_done(w);
+	}
+
+	dev = kvm_io_bus_find_dev(vcpu->kvm, bus_idx, addr, len, &ioregion_ops);
+	if (!dev)
+		return -EOPNOTSUPP;
+	r = to_ioregion(dev);
+	if (!ioregion_accepts(r, addr, len) || (!r->size && !is_write))
+		return -EOPNOTSUPP;
+
+	posted = is_write && (r->flags & KVM_IOREGION_POSTED_WRITES);
+	ioregion_make_cmd(&cmd, r, addr, len, is_write, val, posted);
+	if (r->timeout)
+		deadline = (jiffies + r->timeout) ?: 1;
+	chan = r->chan;
+	kref_get(&chan->kref);
+
+	/* r may go away from here on; chan may not. */
+	kvm_vcpu_srcu_read_unlock(vcpu);
+	if (posted) {
+		ret = ioregion_send(chan, &cmd, NULL, deadline, false);
+		ioregion_chan_put(chan);
+		goto out;
+	}
+
+	*w = (struct kvm_ioregion_waiter) {
+		.list = LIST_HEAD_INIT(w->list),
+		.chan = chan,
+		.deadline = deadline,
+		.addr = addr,
+		.len = len,
+		.bus_idx = bus_idx,
+		.is_write = is_write,
+		.progress = w->progress,
+	};
+	ret = ioregion_send(chan, &cmd, w, deadline, false);
+	if (ret) {
+		/* Nothing was sent: a resumed KVM_RUN starts over. */
+		w->chan = NULL;
+		ioregion_chan_put(chan);
+		goto out;
+	}
+wait:
+	ret = ioregion_wait(w);
+	if (ret != -EINTR) {
+		if (!ret && !is_write)
+			ioregion_put_val(val, len, w->data);
+		ioregion_waiter_done(w);
+	}
+out:
+	kvm_vcpu_srcu_read_lock(vcpu);
+	return ret;
+}
+
+/*
+ * Devices see accesses of 1, 2, 4 or 8 bytes.  KVM hands over other sizes
+ * where an access crosses a page (6 + 2 bytes for 8 bytes at 0xffa); send
+ * those as naturally aligned pieces, lowest address first.
+ */
+static int ioregion_piece(gpa_t addr, int len)
+{
+	int n;
+
+	if (is_power_of_2(len))
+		return len;
+	for (n = rounddown_pow_of_two(len); addr & (n - 1); n >>= 1)
+		;
+	return n;
+}
+
+/*
+ * Perform an access that the io bus declined, or resume the one a signal
+ * interrupted.  Called with kvm->srcu held (it is dropped while waiting).
+ * Returns 0 (read data in @val), -EOPNOTSUPP if no ioregion takes the access,
+ * -EINTR if a signal came first (call again with the same access), or the
+ * error that killed the channel.
+ */
+int kvm_ioregion_io(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx, gpa_t addr,
+		    int len, bool is_write, void *val)
+{
+	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
+	int done = w->interrupted ? w->done : 0;
+	int n, ret = 0;
+
+	w->interrupted = false;
+	for (; done < len; done += n) {
+		n = ioregion_piece(addr + done, len - done);
+		ret = ioregion_access(vcpu, bus_idx, addr + done, n, is_write,
+				      val + done);
+		if (ret)
+			break;
+	}
+	w->done = done;
+	w->interrupted = ret == -EINTR;
+	return ret;
+}
+
+void kvm_ioregion_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->ioregion.chan)
+		ioregion_waiter_done(&vcpu->ioregion);
+}
+
+/* Registration */
+
+static void ioregion_free(struct ioregion *r)
+{
+	/* The last region gone: nobody will answer the waiters any more. */
+	if (!--r->chan->nr_regions)
+		ioregion_chan_fail(r->chan, -ENOENT);
+	ioregion_chan_put(r->chan);
+	kfree(r);
+}
+
+/* Called at VM teardown, or with slots_lock held if an io bus shrank. */
+static void ioregion_destructor(struct kvm_io_device *this)
+{
+	struct ioregion *r = to_ioregion(this);
+
+	list_del(&r->list);
+	ioregion_free(r);
+}
+
+static const struct kvm_io_device_ops ioregion_ops = {
+	.write = ioregion_write,
+	.destructor = ioregion_destructor,
+};
+
+static bool ioregion_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + max_t(u64, blen, 1) && b < a + max_t(u64, alen, 1);
+}
+
+bool kvm_ioregion_collides(struct kvm *kvm, enum kvm_bus bus_idx,
+			   gpa_t addr, u64 len)
+{
+	struct ioregion *r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	if (bus_idx == KVM_FAST_MMIO_BUS)
+		bus_idx = KVM_MMIO_BUS;
+	list_for_each_entry(r, &kvm->ioregions, list)
+		if (r->bus_idx == bus_idx &&
+		    ioregion_overlap(r->paddr, r->size, addr, len))
+			return true;
+	return false;
+}
+
+static int ioregion_check_file(struct file *file, fmode_t mode)
+{
+	struct socket *sock = sock_from_file(file);
+
+	if (!(file->f_mode & mode))
+		return -EBADF;
+	if (!sock)
+		return get_pipe_info(file, false) ? 0 : -EINVAL;
+	if (sock->sk->sk_family != AF_UNIX ||
+	    (sock->type != SOCK_STREAM && sock->type != SOCK_SEQPACKET))
+		return -EINVAL;
+	if (sock->state != SS_CONNECTED)
+		return -ENOTCONN;
+	return 0;
+}
+
+/* The channel already serving these files, or a new one. */
+static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
+			     struct file *wfile, struct ioregion_chan **chanp)
+{
+	struct ioregion_chan *chan;
+	struct ioregion *r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	list_for_each_entry(r, &kvm->ioregions, list) {
+		chan = r->chan;
+		if (chan->rfile != rfile && chan->wfile != wfile &&
+		    chan->rfile != wfile && chan->wfile != rfile)
+			continue;
+		/* Responses on one file cannot be split between channels. */
+		if (chan->rfile != rfile || chan->wfile != wfile)
+			return -EBUSY;
+		kref_get(&chan->kref);
+		fput(rfile);
+		fput(wfile);
+		*chanp = chan;
+		return 0;
+	}
+	*chanp = ioregion_chan_create(rfile, wfile);
+	return *chanp ? 0 : -ENOMEM;
+}
+
+static struct ioregion *ioregion_alloc(struct kvm_ioregion *args,
+				       enum kvm_bus bus_idx)
+{
+	struct ioregion *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+
+	if (!r)
+		return NULL;
+	INIT_LIST_HEAD(&r->list);
+	kvm_iodevice_init(&r->dev, &ioregion_ops);
+	r->bus_idx = bus_idx;
+	r->paddr = args->guest_paddr;
+	r->size = args->memory_size;
+	r->user_data = args->user_data;
+	r->flags = args->flags;
+	r->timeout = msecs_to_jiffies(args->timeout_ms);
+	return r;
+}
+
+static int ioregion_register(struct kvm *kvm, struct ioregion *r,
+			     struct ioregion_chan *chan)
+{
+	int ret;
+
+	ret = kvm_io_bus_register_dev(kvm, r->bus_idx, r->paddr, r->size,
+				      &r->dev);
+	if (ret)
+		return ret;
+	r->chan = chan;
+	chan->nr_regions++;
+	kref_get(&chan->kref);
+	list_add_tail(&r->list, &kvm->ioregions);
+	return 0;
+}
+
+static void ioregion_unregister(struct kvm *kvm, struct ioregion *r)
+{
+	kvm_io_bus_unregister_dev(kvm, r->bus_idx, &r->dev);
+	list_del(&r->list);
+	ioregion_free(r);
+}
+
+static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
+			   enum kvm_bus bus_idx)
+{
+	struct ioregion *r, *doorbell = NULL;
+	struct file *rfile, *wfile;
+	struct ioregion_chan *chan;
+	int ret;
+
+	if (!args->memory_size &&
+	    (bus_idx != KVM_MMIO_BUS ||
+	     !(args->flags & KVM_IOREGION_POSTED_WRITES)))
+		return -EINVAL;
+	if (args->memory_size > IOREGION_MAX_SIZE)
+		return -EINVAL;
+	if (bus_idx == KVM_PIO_BUS &&
+	    args->guest_paddr + args->memory_size > IOREGION_PIO_LIMIT)
+		return -EINVAL;
+
+	rfile = fget(args->read_fd);
+	if (!rfile)
+		return -EBADF;
+	wfile = fget(args->write_fd);
+	if (!wfile) {
+		ret = -EBADF;
+		goto out_put_rfile;
+	}
+	ret = ioregion_check_file(rfile, FMODE_READ);
+	if (!ret)
+		ret = ioregion_check_file(wfile, FMODE_WRITE);
+	if (ret)
+		goto out_put_wfile;
+
+	ret = -ENOMEM;
+	r = ioregion_alloc(args, bus_idx);
+	if (!r)
+		goto out_put_wfile;
+	if (!args->memory_size) {
+		/* Like ioeventfd: the fast MMIO bus sees doorbells first. */
+		doorbell = ioregion_alloc(args, KVM_FAST_MMIO_BUS);
+		if (!doorbell)
+			goto out_free;
+	}
+
+	mutex_lock(&kvm->slots_lock);
+	ret = -EEXIST;
+	if (kvm_ioregion_collides(kvm, bus_idx, r->paddr, r->size) ||
+	    kvm_ioeventfd_collides(kvm, bus_idx, r->paddr, r->size))
+		goto out_unlock;
+
+	/* From here on the channel holds the file references. */
+	ret = ioregion_get_chan(kvm, rfile, wfile, &chan);
+	rfile = NULL;
+	wfile = NULL;
+	if (ret)
+		goto out_unlock;
+
+	ret = ioregion_register(kvm, r, chan);
+	if (ret)
+		goto out_put_chan;
+	if (doorbell) {
+		ret = ioregion_register(kvm, doorbell, chan);
+		if (ret) {
+			ioregion_unregister(kvm, r);
+			r = NULL;
+			goto out_put_chan;
+		}
+	}
+	ioregion_chan_put(chan);
+	mutex_unlock(&kvm->slots_lock);
+	return 0;
+
+out_put_chan:
+	ioregion_chan_put(chan);
+out_unlock:
+	mutex_unlock(&kvm->slots_lock);
+out_free:
+	kfree(doorbell);
+	kfree(r);
+out_put_wfile:
+	if (wfile)
+		fput(wfile);
+out_put_rfile:
+	if (rfile)
+		fput(rfile);
+	return ret;
+}
+
+static int ioregion_deassign(struct kvm *kvm, struct kvm_ioregion *args,
+			     enum kvm_bus bus_idx)
+{
+	struct ioregion *r, *tmp;
+	int ret = -ENOENT;
+
+	mutex_lock(&kvm->slots_lock);
+	list_for_each_entry_safe(r, tmp, &kvm->ioregions, list) {
+		if (r->paddr != args->guest_paddr ||
+		    r->size != args->memory_size ||
+		    (r->bus_idx != bus_idx &&
+		     !(r->bus_idx == KVM_FAST_MMIO_BUS && bus_idx == KVM_MMIO_BUS)))
+			continue;
+		ioregion_unregister(kvm, r);
+		ret = 0;
+	}
+	mutex_unlock(&kvm->slots_lock);
+	return ret;
+}
+
+int kvm_set_ioregion(struct kvm *kvm, struct kvm_ioregion *args)
+{
+	enum kvm_bus bus_idx;
+
+	if (args->flags & ~KVM_IOREGION_VALID_FLAG_MASK)
+		return -EINVAL;
+	if (memchr_inv(args->pad, 0, sizeof(args->pad)))
+		return -EINVAL;
+	if (args->guest_paddr + args->memory_size < args->guest_paddr)
+		return -EINVAL;
+
+	bus_idx = args->flags & KVM_IOREGION_PIO ? KVM_PIO_BUS : KVM_MMIO_BUS;
+	if (args->flags & KVM_IOREGION_DEASSIGN)
+		return ioregion_deassign(kvm, args, bus_idx);
+	return ioregion_assign(kvm, args, bus_idx);
+}
