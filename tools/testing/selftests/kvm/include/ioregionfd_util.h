@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for the ioregionfd selftests: KVM_SET_IOREGION wrappers, the
+ * transports, and a device thread that serves commands like a device
+ * process would.
+ */
+#ifndef SELFTEST_KVM_IOREGIONFD_UTIL_H
+#define SELFTEST_KVM_IOREGIONFD_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/ioregion.h>
+
+#include "kvm_util.h"
+#include "test_util.h"
+
+static inline int __kvm_set_ioregion(struct kvm_vm *vm, struct kvm_ioregion *r)
+{
+	return __vm_ioctl(vm, KVM_SET_IOREGION, r);
+}
+
+static inline void kvm_set_ioregion(struct kvm_vm *vm, struct kvm_ioregion *r)
+{
+	int ret = __kvm_set_ioregion(vm, r);
+
+	TEST_ASSERT(!ret, "KVM_SET_IOREGION(0x%llx, 0x%llx, 0x%x): rc %i errno %i (%s)",
+		    r->guest_paddr, r->memory_size, r->flags, ret, errno,
+		    strerror(errno));
+}
+
+static inline struct kvm_ioregion ioregion(uint64_t gpa, uint64_t size,
+					   int rfd, int wfd, uint32_t flags)
+{
+	return (struct kvm_ioregion) {
+		.guest_paddr = gpa, .memory_size = size, .user_data = gpa ^ 0x5a5a,
+		.read_fd = rfd, .write_fd = wfd, .flags = flags,
+	};
+}
+
+static inline void kvm_ioregion_set(struct kvm_vm *vm, struct kvm_ioregion r)
+{
+	kvm_set_ioregion(vm, &r);
+}
+
+/* The kernel's and the device's ends of a transport. */
+enum ioregionfd_transport { TRANSPORT_STREAM, TRANSPORT_SEQPACKET, TRANSPORT_PIPE };
+
+struct ioregionfd_link {
+	int kvm_rfd, kvm_wfd;	/* for struct kvm_ioregion */
+	int dev_rfd, dev_wfd;	/* for the device thread */
+};
+
+static inline struct ioregionfd_link ioregionfd_link_open(enum ioregionfd_transport t)
+{
+	struct ioregionfd_link l;
+	int sv[2], to_dev[2], to_kvm[2];
+
+	if (t == TRANSPORT_PIPE) {
+		TEST_ASSERT(!pipe(to_dev) && !pipe(to_kvm), "pipe: %s", strerror(errno));
+		l.kvm_wfd = to_dev[1];
+		l.dev_rfd = to_dev[0];
+		l.dev_wfd = to_kvm[1];
+		l.kvm_rfd = to_kvm[0];
+		return l;
+	}
+	TEST_ASSERT(!socketpair(AF_UNIX, t == TRANSPORT_STREAM ? SOCK_STREAM : SOCK_SEQPACKET,
+				0, sv), "socketpair: %s", strerror(errno));
+	l.kvm_rfd = sv[0];
+	l.kvm_wfd = sv[0];
+	l.dev_rfd = sv[1];
+	l.dev_wfd = sv[1];
+	return l;
+}
+
+static inline void ioregionfd_link_close(struct ioregionfd_link *l)
+{
+	close(l->kvm_rfd);
+	if (l->kvm_wfd != l->kvm_rfd)
+		close(l->kvm_wfd);
+	close(l->dev_rfd);
+	if (l->dev_wfd != l->dev_rfd)
+		close(l->dev_wfd);
+}
+
+static inline const char *transport_name(enum ioregionfd_transport t)
+{
+	return t == TRANSPORT_STREAM ? "stream socket" :
+	       t == TRANSPORT_SEQPACKET ? "seqpacket socket" : "pipe pair";
+}
+
+/* Read exactly one message, or return false at end of file. */
+static inline bool ioregionfd_read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = read(fd, (char *)buf + done, len - done);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			poll(&p, 1, -1);
+			continue;
+		}
+		if (n <= 0)
+			return false;
+		done += n;
+	}
+	return true;
+}
+
+static inline void ioregionfd_write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write(fd, (const char *)buf + done, len - done);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			poll(&p, 1, -1);
+			continue;
+		}
+		TEST_ASSERT(n > 0, "device write: %s", strerror(errno));
+		done += n;
+	}
+}
+
+static inline void ioregionfd_reply(int fd, const struct ioregionfd_cmd *cmd,
+				    uint64_t data)
+{
+	struct ioregionfd_resp resp = { .data = data, .tag = cmd->tag };
+
+	ioregionfd_write_full(fd, &resp, sizeof(resp));
+}
+
+static inline void ioregionfd_check_cmd(const struct ioregionfd_cmd *cmd)
+{
+	TEST_ASSERT(cmd->op <= IOREGIONFD_CMD_WRITE && !cmd->reserved &&
+		    !(cmd->flags & ~IOREGIONFD_CMD_RESPONSE) &&
+		    (cmd->size == 0 || cmd->size == 1 || cmd->size == 2 ||
+		     cmd->size == 4 || cmd->size == 8),
+		    "malformed command: op %u size %u flags 0x%x reserved %u",
+		    cmd->op, cmd->size, cmd->flags, cmd->reserved);
+}
+
+#endif /* SELFTEST_KVM_IOREGIONFD_UTIL_H */

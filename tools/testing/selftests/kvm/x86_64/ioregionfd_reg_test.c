@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KVM_SET_IOREGION registration: the capability, every rejection with its
+ * errno and nothing left registered, assign/deassign/re-assign, overlap
+ * rules against ioeventfd in both directions, the io bus limit, and VM
+ * teardown with regions still assigned.
+ */
+#include <sys/eventfd.h>
+
+#include "ioregionfd_util.h"
+#include "kselftest.h"
+
+#define GPA	0xc0000000ull
+#define PORT	0x2000ull
+
+/*
+ * A rejected region must leave nothing behind: deassigning it finds none
+ * (or is refused too, where no region can have those bounds).
+ */
+static bool nothing_at(struct kvm_vm *vm, struct kvm_ioregion r)
+{
+	r.flags = (r.flags & KVM_IOREGION_PIO) | KVM_IOREGION_DEASSIGN;
+	memset(r.pad, 0, sizeof(r.pad));
+	return __kvm_set_ioregion(vm, &r) == -1 &&
+	       (errno == ENOENT || errno == EINVAL);
+}
+
+static void expect_reject(struct kvm_vm *vm, struct kvm_ioregion r, int err,
+			  const char *what)
+{
+	int ret = __kvm_set_ioregion(vm, &r);
+	int saved = errno;
+
+	if (ret != -1 || saved != err) {
+		ksft_test_result_fail("%s: KVM_SET_IOREGION returned %d errno %d (%s), not %s\n",
+				      what, ret, saved, strerror(saved), strerror(err));
+		return;
+	}
+	ksft_test_result(r.flags & KVM_IOREGION_DEASSIGN || nothing_at(vm, r),
+			 "%s: %s, nothing registered\n", what, strerror(err));
+}
+
+static int ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, int fd,
+		     uint32_t flags)
+{
+	struct kvm_ioeventfd e = { .addr = addr, .len = len, .fd = fd, .flags = flags };
+
+	return __vm_ioctl(vm, KVM_IOEVENTFD, &e);
+}
+
+static void test_rejections(struct kvm_vm *vm, int sock)
+{
+	int dgram[2], pipefd[2], efd, unconnected, other[2], closed;
+	struct kvm_ioregion r;
+
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_DGRAM, 0, dgram), "socketpair");
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, other), "socketpair");
+	TEST_ASSERT(!pipe(pipefd), "pipe");
+	efd = eventfd(0, 0);
+	unconnected = socket(AF_UNIX, SOCK_STREAM, 0);
+	closed = dup(sock);
+	close(closed);
+
+	r = ioregion(GPA, 8, sock, sock, 1u << 31);
+	expect_reject(vm, r, EINVAL, "unknown flag");
+	r = ioregion(GPA, 8, sock, sock, 0);
+	r.pad[31] = 1;
+	expect_reject(vm, r, EINVAL, "non-zero pad");
+	expect_reject(vm, ioregion(GPA, 0, sock, sock, 0), EINVAL,
+		      "size 0 without posted writes");
+	expect_reject(vm, ioregion(PORT, 0, sock, sock,
+				   KVM_IOREGION_PIO | KVM_IOREGION_POSTED_WRITES),
+		      EINVAL, "size 0 on PIO");
+	expect_reject(vm, ioregion(~0ull - 7, 16, sock, sock, 0), EINVAL,
+		      "range wraps around");
+	expect_reject(vm, ioregion(GPA, 1ull << 31, sock, sock, 0), EINVAL,
+		      "size of 2 GiB");
+	expect_reject(vm, ioregion(0xfff8, 16, sock, sock, KVM_IOREGION_PIO),
+		      EINVAL, "PIO past port 0xffff");
+	expect_reject(vm, ioregion(GPA, 8, -1, sock, 0), EBADF, "read_fd -1");
+	expect_reject(vm, ioregion(GPA, 8, sock, closed, 0), EBADF,
+		      "write_fd closed");
+	expect_reject(vm, ioregion(GPA, 8, efd, efd, 0), EINVAL,
+		      "eventfd is neither socket nor pipe");
+	expect_reject(vm, ioregion(GPA, 8, dgram[0], dgram[0], 0), EINVAL,
+		      "datagram socket");
+	expect_reject(vm, ioregion(GPA, 8, unconnected, unconnected, 0),
+		      ENOTCONN, "unconnected stream socket");
+	expect_reject(vm, ioregion(GPA, 8, pipefd[1], pipefd[1], 0), EBADF,
+		      "read_fd is a pipe's write end");
+	expect_reject(vm, ioregion(GPA, 8, pipefd[0], pipefd[0], 0), EBADF,
+		      "write_fd is a pipe's read end");
+
+	/* Deassign must match a region exactly. */
+	kvm_ioregion_set(vm, ioregion(GPA, 8, sock, sock, 0));
+	expect_reject(vm, ioregion(GPA, 16, sock, sock, KVM_IOREGION_DEASSIGN),
+		      ENOENT, "deassign with another size");
+	expect_reject(vm, ioregion(GPA + 4, 4, sock, sock, KVM_IOREGION_DEASSIGN),
+		      ENOENT, "deassign of a part");
+	expect_reject(vm, ioregion(GPA, 8, sock, sock,
+				   KVM_IOREGION_DEASSIGN | KVM_IOREGION_PIO),
+		      ENOENT, "deassign on the other bus");
+
+	/* Overlaps with another region. */
+	expect_reject(vm, ioregion(GPA - 4, 8, sock, sock, 0), EEXIST,
+		      "overlap from below");
+	expect_reject(vm, ioregion(GPA + 7, 1, sock, sock, 0), EEXIST,
+		      "overlap inside");
+	expect_reject(vm, ioregion(GPA - 8, 32, sock, sock, 0), EEXIST,
+		      "overlap around");
+	expect_reject(vm, ioregion(GPA, 0, sock, sock, KVM_IOREGION_POSTED_WRITES),
+		      EEXIST, "doorbell inside a region");
+
+	/* One file cannot feed two channels. */
+	expect_reject(vm, ioregion(GPA + 64, 8, sock, other[0], 0), EBUSY,
+		      "read_fd shared with another write_fd");
+
+	/* Overlap with ioeventfd, both ways. */
+	ksft_test_result(ioeventfd(vm, GPA + 4, 4, efd, 0) == -1 && errno == EEXIST,
+			 "ioeventfd inside a region: EEXIST\n");
+	ksft_test_result(ioeventfd(vm, GPA, 0, efd, 0) == -1 && errno == EEXIST,
+			 "zero-length ioeventfd on a region: EEXIST\n");
+	TEST_ASSERT(!ioeventfd(vm, GPA + 0x100, 4, efd, 0), "KVM_IOEVENTFD");
+	expect_reject(vm, ioregion(GPA + 0xf0, 0x20, sock, sock, 0), EEXIST,
+		      "region over an ioeventfd");
+	TEST_ASSERT(!ioeventfd(vm, PORT, 2, efd, KVM_IOEVENTFD_FLAG_PIO), "KVM_IOEVENTFD");
+	expect_reject(vm, ioregion(PORT, 4, sock, sock, KVM_IOREGION_PIO), EEXIST,
+		      "PIO region over a PIO ioeventfd");
+	ksft_test_result(!ioeventfd(vm, GPA + 0x100, 4, efd, KVM_IOEVENTFD_FLAG_DEASSIGN) &&
+			 !ioeventfd(vm, PORT, 2, efd,
+				    KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DEASSIGN),
+			 "ioeventfds deassign after the refusals\n");
+
+	kvm_ioregion_set(vm, ioregion(GPA, 8, sock, sock, KVM_IOREGION_DEASSIGN));
+	close(dgram[0]);
+	close(dgram[1]);
+	close(other[0]);
+	close(other[1]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(efd);
+	close(unconnected);
+}
+
+static void test_assign_cycle(struct kvm_vm *vm, int sock)
+{
+	struct kvm_ioregion r = ioregion(GPA, 0x1000, sock, sock, 0);
+	struct kvm_ioregion pio = ioregion(GPA & 0xffff, 8, sock, sock, KVM_IOREGION_PIO);
+	struct kvm_ioregion bell = ioregion(GPA + 0x2000, 0, sock, sock,
+					    KVM_IOREGION_POSTED_WRITES);
+	struct kvm_ioregion d;
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ok &= !__kvm_set_ioregion(vm, &r);
+		ok &= !__kvm_set_ioregion(vm, &pio);	/* same number, other bus */
+		ok &= !__kvm_set_ioregion(vm, &bell);
+		d = r;
+		d.flags |= KVM_IOREGION_DEASSIGN;
+		ok &= !__kvm_set_ioregion(vm, &d);
+		ok &= __kvm_set_ioregion(vm, &d) == -1 && errno == ENOENT;
+		d = pio;
+		d.flags |= KVM_IOREGION_DEASSIGN;
+		ok &= !__kvm_set_ioregion(vm, &d);
+		d = bell;
+		d.flags |= KVM_IOREGION_DEASSIGN;
+		ok &= !__kvm_set_ioregion(vm, &d);
+	}
+	ksft_test_result(ok, "assign, deassign and re-assign MMIO, PIO and doorbell regions\n");
+}
+
+static void test_bus_limit(struct kvm_vm *vm, int sock)
+{
+	struct kvm_ioregion r;
+	int n, ret, err;
+
+	/* A bare VM has no other device on the MMIO bus. */
+	for (n = 0; n < 2000; n++) {
+		r = ioregion(GPA + n * 8ull, 8, sock, sock, 0);
+		ret = __kvm_set_ioregion(vm, &r);
+		if (ret)
+			break;
+	}
+	err = errno;
+	ksft_test_result(ret == -1 && err == ENOSPC && n == 1000 && nothing_at(vm, r),
+			 "io bus limit: %d regions, then %s\n", n, strerror(err));
+	for (ret = 0; n--; ) {
+		r = ioregion(GPA + n * 8ull, 8, sock, sock, KVM_IOREGION_DEASSIGN);
+		ret |= __kvm_set_ioregion(vm, &r);
+	}
+	ksft_test_result(!ret, "all 1000 regions deassign\n");
+}
+
+/* Regions, their channels and their files must all go with the VM. */
+static void test_teardown(void)
+{
+	struct ioregionfd_link l[3];
+	struct kvm_vm *vm;
+	int i, rfd, wfd;
+
+	vm = vm_create_barebones();
+	for (i = 0; i < 3; i++) {
+		l[i] = ioregionfd_link_open(i);
+		rfd = l[i].kvm_rfd;
+		wfd = l[i].kvm_wfd;
+		kvm_ioregion_set(vm, ioregion(GPA + i * 0x1000, 0x100, rfd, wfd,
+					      KVM_IOREGION_POSTED_WRITES));
+		kvm_ioregion_set(vm, ioregion(PORT + i * 8, 8, rfd, wfd, KVM_IOREGION_PIO));
+	}
+	kvm_ioregion_set(vm, ioregion(GPA + 0x10000, 0, l[0].kvm_rfd, l[0].kvm_wfd,
+				      KVM_IOREGION_POSTED_WRITES));
+	for (i = 0; i < 3; i++)
+		ioregionfd_link_close(&l[i]);
+	kvm_vm_free(vm);
+	ksft_test_result_pass("VM teardown with regions assigned (leaks show in kmemleak)\n");
+}
+
+int main(int argc, char *argv[])
+{
+	struct kvm_vm *vm;
+	int caps, sv[2];
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
+
+	ksft_print_header();
+	ksft_set_plan(32);
+
+	caps = kvm_check_cap(KVM_CAP_IOREGIONFD);
+	ksft_test_result((caps & KVM_IOREGIONFD_FEAT_BASE) &&
+			 (caps & KVM_IOREGIONFD_FEAT_POSTED_WRITES) &&
+			 (caps & KVM_IOREGIONFD_FEAT_DOORBELL) &&
+			 (caps & KVM_IOREGIONFD_FEAT_TIMEOUT),
+			 "KVM_CAP_IOREGIONFD reports features 0x%x\n", caps);
+
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+	vm = vm_create_barebones();
+	test_rejections(vm, sv[0]);
+	test_assign_cycle(vm, sv[0]);
+	test_bus_limit(vm, sv[0]);
+	kvm_vm_free(vm);
+	close(sv[0]);
+	close(sv[1]);
+	test_teardown();
+
+	ksft_finished();
+}
