@@ -69,7 +69,7 @@ cmd_export() {
 	local git=$1 PRISTINE=$2 TREE=$3 kind arg f msg=""
 	rm -rf "$git"; mkdir -p "$git"
 	git -C "$git" init -q
-	git -C "$git" config user.name "${GIT_AUTHOR_NAME:-ioregionfd}"
+	git -C "$git" config user.name "${GIT_AUTHOR_NAME:-ioregionfd developers}"
 	git -C "$git" config user.email "${GIT_AUTHOR_EMAIL:-ioregionfd@localhost}"
 	(cd "$PRISTINE" && find . -type f ! -name '*.absent' | sed 's#^\./##') | while read -r f; do
 		mkdir -p "$git/$(dirname "$f")"; cp -p "$PRISTINE/$f" "$git/$f"

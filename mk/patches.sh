@@ -39,14 +39,15 @@ if [ ! -d "$am/.git" ]; then
 	rm -rf "$am"; mkdir -p "$am"
 	tar -xf /usr/src/linux-source-6.1.tar.xz -C "$am" --strip-components=1
 	git -C "$am" init -q
-	git -C "$am" add -A >/dev/null
+	git -C "$am" add -A -f >/dev/null
 	git -C "$am" -c user.name=base -c user.email=base@localhost commit -q -m base
 	git -C "$am" tag base
 fi
+git -C "$am" am --abort >/dev/null 2>&1 || true
 git -C "$am" reset -q --hard base
 git -C "$am" clean -qfdx
-git -C "$am" -c user.name=am -c user.email=am@localhost am -q "$out"/0*.patch \
-	--exclude=/dev/null 2>&1 | tail -5 || true
+git -C "$am" -c user.name=am -c user.email=am@localhost -c gc.auto=0 \
+	am -q $(ls "$out"/0*.patch | grep -v 0000-cover-letter) 2>&1 | tail -5 || true
 n=$(git -C "$am" rev-list --count base..HEAD)
 want=$(ls "$out"/0*.patch | grep -vc 0000-cover-letter)
 [ "$n" = "$want" ] || { git -C "$am" am --abort 2>/dev/null; echo "patches: git am applied $n of $want" >&2; exit 1; }

@@ -40,14 +40,12 @@ out=$results/$name.out
 log=$results/dmesg-$name.txt
 echo ">> booting the '$flavour' kernel ($accel): $cmd"
 rm -f "$out" "$log"
+set +e
 timeout "${VM_TIMEOUT:-2400}" "${qemu[@]}" -append "$append" -monitor none \
-	-serial "file:$log" -serial "file:$out" </dev/null &
-qpid=$!
-# Show the output as it comes.
-( tail -F -n +1 "$out" 2>/dev/null | grep --line-buffered -v '^@@EXIT' ) &
-tpid=$!
-wait $qpid; qrc=$?
-sleep 0.5; kill $tpid 2>/dev/null; wait $tpid 2>/dev/null || true
+	-serial "file:$log" -chardev stdio,id=out,signal=off -serial chardev:out \
+	</dev/null | sed -u 's/\r$//' | tee "$out" | grep --line-buffered -v '^@@EXIT'
+qrc=${PIPESTATUS[0]}
+set -e
 rc=$(sed -n 's/^@@EXIT \([0-9]*\).*/\1/p' "$out" | tail -n 1)
 if [ -z "$rc" ]; then
 	echo "vm: the test machine stopped without reporting a status (qemu exit $qrc);" \

@@ -316,7 +316,8 @@ static bool run_once(enum ioregionfd_transport t, bool flip_nonblock)
 			REPORT_GUEST_ASSERT_2(uc, "values: 0x%lx, 0x%lx");
 			break;
 		default:
-			TEST_ASSERT(deassigned, "stage %d: exit %s before deassign (mmio 0x%llx len %u write %u, port 0x%x)",
+			TEST_ASSERT(deassigned,
+				    "stage %d: %s before deassign: mmio 0x%llx len %u write %u, port 0x%x",
 				    stage, exit_reason_str(vcpu->run->exit_reason),
 				    vcpu->run->mmio.phys_addr, vcpu->run->mmio.len,
 				    vcpu->run->mmio.is_write, vcpu->run->io.port);
