@@ -438,6 +438,10 @@ static int ioregion_wait(struct kvm_ioregion_waiter *w)
 		ret = ioregion_result(w);
 		if (ret != 1)
 			return ret;
+		/* A dead channel answers nobody; never spin on it. */
+		ret = READ_ONCE(chan->err);
+		if (ret)
+			return ret;
 
 		left = ioregion_time_left(w->deadline);
 		if (left)
@@ -570,6 +574,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		ioregion_waiter_done(w);
 	}
 
+	w->user_data = 0;
 	dev = kvm_io_bus_find_dev(vcpu->kvm, bus_idx, addr, len, &ioregion_ops);
 	if (!dev)
 		return -EOPNOTSUPP;
@@ -577,6 +582,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	if (!ioregion_accepts(r, addr, len) || (!r->size && !is_write))
 		return -EOPNOTSUPP;
 
+	w->user_data = r->user_data;
 	posted = is_write && (r->flags & KVM_IOREGION_POSTED_WRITES);
 	ioregion_make_cmd(&cmd, r, addr, len, is_write, val, posted);
 	if (r->timeout)
@@ -600,6 +606,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		.len = len,
 		.bus_idx = bus_idx,
 		.is_write = is_write,
+		.user_data = w->user_data,
 		.progress = w->progress,
 	};
 	ret = ioregion_send(chan, &cmd, w, deadline, false);
@@ -637,21 +644,68 @@ static int ioregion_piece(gpa_t addr, int len)
 	return n;
 }
 
+static u32 ioregion_fail_reason(int err)
+{
+	switch (err) {
+	case -EPIPE:
+	case -ECONNRESET:
+		return KVM_IOREGIONFD_FAIL_PEER_CLOSED;
+	case -EBADMSG:
+	case -EMSGSIZE:
+		return KVM_IOREGIONFD_FAIL_BAD_RESPONSE;
+	case -ETIMEDOUT:
+		return KVM_IOREGIONFD_FAIL_TIMEOUT;
+	case -ENOENT:
+	case -EOPNOTSUPP:
+		return KVM_IOREGIONFD_FAIL_GONE;
+	}
+	return KVM_IOREGIONFD_FAIL_IO_ERROR;
+}
+
+/* Hand the failed piece of an access to userspace; see api.rst. */
+static void ioregion_fail_exit(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
+			       gpa_t addr, int len, bool is_write,
+			       const void *val, int err)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_IOREGIONFD_FAILURE;
+	memset(&run->ioregionfd_failure, 0, sizeof(run->ioregionfd_failure));
+	run->ioregionfd_failure.addr = addr;
+	run->ioregionfd_failure.len = len;
+	run->ioregionfd_failure.is_write = is_write;
+	run->ioregionfd_failure.pio = bus_idx == KVM_PIO_BUS;
+	if (is_write)
+		run->ioregionfd_failure.data = ioregion_get_val(val, len);
+	run->ioregionfd_failure.user_data = vcpu->ioregion.user_data;
+	run->ioregionfd_failure.reason = ioregion_fail_reason(err);
+	run->ioregionfd_failure.error = -err;
+}
+
 /*
- * Perform an access that the io bus declined, or resume the one a signal
- * interrupted.  Called with kvm->srcu held (it is dropped while waiting).
- * Returns 0 (read data in @val), -EOPNOTSUPP if no ioregion takes the access,
- * -EINTR if a signal came first (call again with the same access), or the
- * error that killed the channel.
+ * Perform an access that the io bus declined, or resume one that a signal
+ * or a failure exit interrupted.  Called with kvm->srcu held (it is dropped
+ * while waiting).  Returns 0 (read data in @val), -EOPNOTSUPP if no ioregion
+ * takes the access (an ordinary exit to userspace), -EINTR if a signal came
+ * first, or -EREMOTEIO with a KVM_EXIT_IOREGIONFD_FAILURE prepared.  After
+ * -EINTR or -EREMOTEIO the caller must retry the same access.
  */
 int kvm_ioregion_io(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx, gpa_t addr,
 		    int len, bool is_write, void *val)
 {
 	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
-	int done = w->interrupted ? w->done : 0;
-	int n, ret = 0;
+	int done = w->state ? w->done : 0;
+	int n = 0, ret = 0;
 
-	w->interrupted = false;
+	if (w->state == KVM_IOREGION_FAILED) {
+		/* Userspace performed the failed piece itself. */
+		n = ioregion_piece(addr + done, len - done);
+		if (!is_write)
+			ioregion_put_val(val + done, n,
+					 vcpu->run->ioregionfd_failure.data);
+		done += n;
+	}
+	w->state = 0;
 	for (; done < len; done += n) {
 		n = ioregion_piece(addr + done, len - done);
 		ret = ioregion_access(vcpu, bus_idx, addr + done, n, is_write,
@@ -660,7 +714,15 @@ int kvm_ioregion_io(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx, gpa_t addr,
 			break;
 	}
 	w->done = done;
-	w->interrupted = ret == -EINTR;
+	if (ret == -EINTR) {
+		w->state = KVM_IOREGION_INTERRUPTED;
+	} else if (ret && (ret != -EOPNOTSUPP || done || w->progress)) {
+		/* Part of the access is done: userspace must not redo it. */
+		ioregion_fail_exit(vcpu, bus_idx, addr + done, n, is_write,
+				   val + done, ret);
+		w->state = KVM_IOREGION_FAILED;
+		ret = -EREMOTEIO;
+	}
 	return ret;
 }
 
