@@ -19,7 +19,7 @@ static int n, failed;
 
 int main(void)
 {
-	printf("TAP version 13\n1..24\n");
+	printf("TAP version 13\n1..29\n");
 	CHECK(sizeof(struct ioregionfd_cmd) == 32);
 	CHECK(offsetof(struct ioregionfd_cmd, op) == 0);
 	CHECK(offsetof(struct ioregionfd_cmd, size) == 1);
@@ -44,5 +44,10 @@ int main(void)
 	CHECK(offsetof(struct kvm_ioregion, timeout_ms) == 36);
 	CHECK(offsetof(struct kvm_ioregion, pad) == 40);
 	CHECK(KVM_SET_IOREGION == 0x4048aed2);
+	CHECK(KVM_EXIT_IOREGIONFD_FAILURE == 38);
+	CHECK(offsetof(struct kvm_run, ioregionfd_failure.addr) == 32);
+	CHECK(offsetof(struct kvm_run, ioregionfd_failure.len) == 56);
+	CHECK(offsetof(struct kvm_run, ioregionfd_failure.reason) == 64);
+	CHECK(sizeof(((struct kvm_run *)0)->ioregionfd_failure) == 40);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ioregionfd failure semantics: a signal storm during synchronous reads
+ * (every access exactly once), a device process killed in the middle of
+ * reads and of posted writes, a device that never answers (timeout), regions
+ * deassigned while vCPUs wait, and a memslot update while a vCPU waits on a
+ * stalled device.  Each failure must end in KVM_EXIT_IOREGIONFD_FAILURE with
+ * the right fields, after which the VMM emulates the access and the guest
+ * continues.
+ */
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "ioregionfd_util.h"
+#include "kselftest.h"
+#include "processor.h"
+
+#define GPA		0xc0000000ull
+#define SLOT_GPA	0x100000000ull
+#define UD		0x1234
+#define CALIBRATE	500
+
+static uint64_t nr_reads;
+static uint64_t sync_at = ~0ull;	/* guest_reads() stops here once */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Reads of a counter: the device answers read n with n. */
+static void guest_reads(void)
+{
+	uint64_t i;
+
+	for (i = 0; i < nr_reads; i++) {
+		if (i == sync_at)
+			GUEST_SYNC(i);
+		GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)GPA), (uint32_t)i);
+	}
+	GUEST_DONE();
+}
+
+/* Posted writes of a counter, then one read. */
+static void guest_writes(void)
+{
+	uint64_t i;
+
+	for (i = 0; i < nr_reads; i++)
+		WRITE_ONCE(*(uint64_t *)(GPA + 8), i);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)GPA), 0xfeed);
+	GUEST_DONE();
+}
+
+/* One read, whose value the VMM supplies after the failure. */
+static void guest_one_read(void)
+{
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)GPA), 0xdead);
+	GUEST_DONE();
+}
+
+/* Answer reads with a counter; stop after @limit commands (0: never). */
+static void serve_counter(int fd, uint64_t limit, uint64_t *served)
+{
+	struct ioregionfd_cmd cmd;
+	uint64_t n = 0, reads = 0;
+
+	while ((!limit || n < limit) && ioregionfd_read_full(fd, &cmd, sizeof(cmd))) {
+		n++;
+		if (cmd.flags & IOREGIONFD_CMD_RESPONSE)
+			ioregionfd_reply(fd, &cmd, reads++);
+	}
+	if (served)
+		*served = reads;
+}
+
+struct counter_dev {
+	int fd;
+	uint64_t served;
+	pthread_t thread;
+};
+
+static void *counter_thread(void *arg)
+{
+	struct counter_dev *d = arg;
+
+	serve_counter(d->fd, 0, &d->served);
+	return NULL;
+}
+
+static struct kvm_vm *setup(struct kvm_vcpu **vcpu, void *guest, int *sv,
+			    uint32_t timeout_ms, uint32_t flags)
+{
+	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest);
+	struct kvm_ioregion r;
+
+	virt_map(vm, GPA, GPA, 1);
+	sync_global_to_guest(vm, nr_reads);
+	sync_global_to_guest(vm, sync_at);
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+	r = ioregion(GPA, 0x1000, sv[0], sv[0], flags);
+	r.user_data = UD;
+	r.timeout_ms = timeout_ms;
+	kvm_set_ioregion(vm, &r);
+	return vm;
+}
+
+/* Run to the next exit that is not a signal. */
+static int run_counting_eintr(struct kvm_vcpu *vcpu, uint64_t *eintr)
+{
+	int ret;
+
+	while ((ret = __vcpu_run(vcpu)) == -1 && errno == EINTR)
+		(*eintr)++;
+	return ret;
+}
+
+static void expect_done(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_DONE:
+		return;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT_2(uc, "values: 0x%lx, 0x%lx");
+		break;
+	default:
+		TEST_FAIL("unexpected exit %s", exit_reason_str(vcpu->run->exit_reason));
+	}
+}
+
+static bool is_failure(struct kvm_vcpu *vcpu, uint32_t reason, bool is_write)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->exit_reason != KVM_EXIT_IOREGIONFD_FAILURE) {
+		ksft_print_msg("exit %s, not KVM_EXIT_IOREGIONFD_FAILURE\n",
+			       exit_reason_str(run->exit_reason));
+		return false;
+	}
+	if (run->ioregionfd_failure.reason != reason ||
+	    run->ioregionfd_failure.is_write != is_write ||
+	    run->ioregionfd_failure.user_data != UD ||
+	    run->ioregionfd_failure.pio ||
+	    run->ioregionfd_failure.len != (is_write ? 8 : 4) ||
+	    run->ioregionfd_failure.addr != GPA + (is_write ? 8 : 0)) {
+		ksft_print_msg("reason %u error %d addr 0x%llx len %u write %u ud 0x%llx\n",
+			       run->ioregionfd_failure.reason, run->ioregionfd_failure.error,
+			       run->ioregionfd_failure.addr, run->ioregionfd_failure.len,
+			       run->ioregionfd_failure.is_write,
+			       run->ioregionfd_failure.user_data);
+		return false;
+	}
+	return true;
+}
+
+static void on_signal(int sig)
+{
+}
+
+static void test_signal_storm(void)
+{
+	struct itimerspec its = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID,
+				.sigev_signo = SIGALRM };
+	struct counter_dev d = { 0 };
+	timer_t timer;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	sigset_t set;
+	uint64_t eintr = 0, t0, period;
+	int sv[2];
+
+	nr_reads = 20000;
+	sync_at = CALIBRATE;
+	vm = setup(&vcpu, guest_reads, sv, 0, 0);
+	sync_at = ~0ull;
+	d.fd = sv[1];
+	/* Only the vCPU thread takes the signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&d.thread, NULL, counter_thread, &d);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	/*
+	 * A signal every few hundred microseconds on hardware; under
+	 * emulation one KVM_RUN can take longer than that, so never signal
+	 * faster than three accesses take here, or no KVM_RUN could finish one.
+	 */
+	t0 = now_ns();
+	TEST_ASSERT(!run_counting_eintr(vcpu, &eintr) &&
+		    get_ucall(vcpu, NULL) == UCALL_SYNC, "calibration run: %s",
+		    exit_reason_str(vcpu->run->exit_reason));
+	period = max(300000ul, 3 * (now_ns() - t0) / CALIBRATE);
+	sigaction(SIGALRM, &sa, NULL);
+	sev._sigev_un._tid = syscall(SYS_gettid);
+	TEST_ASSERT(!timer_create(CLOCK_MONOTONIC, &sev, &timer), "timer_create");
+	its.it_value.tv_nsec = period;
+	its.it_interval.tv_nsec = period;
+	timer_settime(timer, 0, &its, NULL);
+
+	TEST_ASSERT(!run_counting_eintr(vcpu, &eintr), "KVM_RUN: %s", strerror(errno));
+
+	timer_delete(timer);
+	expect_done(vcpu);
+	kvm_vm_free(vm);
+	close(sv[0]);
+	pthread_join(d.thread, NULL);
+	close(sv[1]);
+	ksft_test_result(d.served == nr_reads && eintr > 0,
+			 "signal storm: %lu reads once each, in order; signal every %lu us, %lu -EINTR\n",
+			 d.served, period / 1000, eintr);
+}
+
+/*
+ * A device process that serves @limit commands and dies.  The VMM emulates
+ * every access that fails from then on.
+ */
+static void test_killed(bool writes)
+{
+	uint64_t *died_ns, latency = 0, failures = 0, dummy = 0;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool ok = true, is_write;
+	pid_t pid;
+	int sv[2];
+
+	died_ns = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(died_ns != MAP_FAILED, "mmap");
+	nr_reads = 2000;
+	vm = setup(&vcpu, writes ? guest_writes : guest_reads, sv, 0,
+		   writes ? KVM_IOREGION_POSTED_WRITES : 0);
+	pid = fork();
+	if (!pid) {
+		close(sv[0]);
+		serve_counter(sv[1], nr_reads / 2, NULL);
+		*died_ns = now_ns();
+		_exit(0);
+	}
+	close(sv[1]);
+
+	for (;;) {
+		TEST_ASSERT(!run_counting_eintr(vcpu, &dummy), "KVM_RUN: %s", strerror(errno));
+		if (vcpu->run->exit_reason != KVM_EXIT_IOREGIONFD_FAILURE)
+			break;
+		if (!failures) {
+			latency = now_ns() - *died_ns;
+			waitpid(pid, NULL, 0);
+		}
+		/* Reads fail and come back to us; so may writes, or the final read. */
+		is_write = vcpu->run->ioregionfd_failure.is_write;
+		if (!is_failure(vcpu, KVM_IOREGIONFD_FAIL_PEER_CLOSED, is_write))
+			ok = false;
+		if (!is_write)
+			vcpu->run->ioregionfd_failure.data = writes ? 0xfeed :
+							     nr_reads / 2 + failures;
+		failures++;
+	}
+	expect_done(vcpu);
+	kvm_vm_free(vm);
+	close(sv[0]);
+	ksft_test_result(ok && failures,
+			 "device died in %s: %lu failure exits emulated, first %lu us after the death\n",
+			 writes ? "posted writes" : "reads", failures, latency / 1000);
+	munmap(died_ns, 4096);
+}
+
+static void *stalled_device(void *arg)
+{
+	struct ioregionfd_cmd cmd;
+	int fd = *(int *)arg;
+
+	/* Take commands and never answer, until KVM closes the channel. */
+	while (ioregionfd_read_full(fd, &cmd, sizeof(cmd)))
+		;
+	return NULL;
+}
+
+static void test_timeout(void)
+{
+	const uint32_t timeout_ms = 300;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	pthread_t dev;
+	uint64_t t0, dt, dummy = 0;
+	int sv[2];
+
+	vm = setup(&vcpu, guest_one_read, sv, timeout_ms, 0);
+	pthread_create(&dev, NULL, stalled_device, &sv[1]);
+	t0 = now_ns();
+	run_counting_eintr(vcpu, &dummy);
+	dt = now_ns() - t0;
+	ksft_test_result(is_failure(vcpu, KVM_IOREGIONFD_FAIL_TIMEOUT, false) &&
+			 vcpu->run->ioregionfd_failure.error == ETIMEDOUT &&
+			 dt >= timeout_ms * 1000000ull,
+			 "timeout_ms %u: failure exit after %lu ms\n", timeout_ms, dt / 1000000);
+	vcpu->run->ioregionfd_failure.data = 0xdead;
+	vcpu_run(vcpu);
+	expect_done(vcpu);
+	kvm_vm_free(vm);
+	close(sv[0]);
+	pthread_join(dev, NULL);
+	close(sv[1]);
+}
+
+struct waiter {
+	struct kvm_vcpu *vcpu;
+	uint64_t woke_ns;
+	pthread_t thread;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+	uint64_t dummy = 0;
+
+	run_counting_eintr(w->vcpu, &dummy);
+	w->woke_ns = now_ns();
+	return NULL;
+}
+
+/* Two vCPUs wait on a stalled device; the VMM updates a memslot, then deassigns. */
+static void test_deassign_while_waiting(void)
+{
+	struct kvm_vcpu *vcpus[2];
+	struct kvm_ioregion r;
+	struct waiter w[2];
+	struct kvm_vm *vm;
+	pthread_t dev;
+	uint64_t t0, slot_ns;
+	bool ok = true;
+	int i, sv[2];
+
+	vm = vm_create_with_vcpus(2, guest_one_read, vcpus);
+	virt_map(vm, GPA, GPA, 1);
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+	r = ioregion(GPA, 0x1000, sv[0], sv[0], 0);
+	r.user_data = UD;
+	kvm_set_ioregion(vm, &r);
+	pthread_create(&dev, NULL, stalled_device, &sv[1]);
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct waiter){ .vcpu = vcpus[i] };
+		pthread_create(&w[i].thread, NULL, wait_thread, &w[i]);
+	}
+	usleep(300000);
+
+	/* The control plane must not wait for the device. */
+	t0 = now_ns();
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, SLOT_GPA, 10, 16, 0);
+	slot_ns = now_ns() - t0;
+	ok &= !w[0].woke_ns && !w[1].woke_ns;
+
+	t0 = now_ns();
+	r = ioregion(GPA, 0x1000, -1, -1, KVM_IOREGION_DEASSIGN);
+	kvm_set_ioregion(vm, &r);
+	for (i = 0; i < 2; i++) {
+		pthread_join(w[i].thread, NULL);
+		ok &= is_failure(vcpus[i], KVM_IOREGIONFD_FAIL_GONE, false);
+		vcpus[i]->run->ioregionfd_failure.data = 0xdead;
+		vcpu_run(vcpus[i]);
+		expect_done(vcpus[i]);
+	}
+	ksft_test_result(ok,
+			 "memslot added in %lu us while 2 vCPUs waited; deassign woke both in %lu us\n",
+			 slot_ns / 1000, (now_ns() - t0) / 1000);
+	kvm_vm_free(vm);
+	close(sv[0]);
+	pthread_join(dev, NULL);
+	close(sv[1]);
+}
+
+int main(int argc, char *argv[])
+{
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_IOREGIONFD) & KVM_IOREGIONFD_FEAT_FAILURE_EXIT);
+	ksft_print_header();
+	ksft_set_plan(5);
+	test_signal_storm();
+	test_killed(false);
+	test_killed(true);
+	test_timeout();
+	test_deassign_while_waiting();
+	ksft_finished();
+}
