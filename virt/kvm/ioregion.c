@@ -30,6 +30,10 @@
  * the next KVM_RUN resumes the same access and waits for the same tag.  An
  * error on the transport, an invalid response or a timeout kills the
  * channel: its waiters and all later accesses through it fail.
+ *
+ * A region's channel is replaced, not modified, when a restarted device
+ * brings new files: vCPUs find it under kvm->srcu, and those already waiting
+ * on the old channel keep it alive until their answers arrive there.
  */
 
 #include <kvm/iodev.h>
@@ -89,13 +93,14 @@ struct ioregion_chan {
 struct ioregion {
 	struct kvm_io_device dev;
 	struct list_head list;		/* in kvm->ioregions */
+	struct kvm *kvm;
 	enum kvm_bus bus_idx;
 	u64 paddr;
 	u64 size;			/* 0: a doorbell, any access at paddr */
 	u64 user_data;
 	u32 flags;
-	unsigned long timeout;		/* jiffies, 0: none */
-	struct ioregion_chan *chan;
+	u32 timeout_ms;			/* 0: none */
+	struct ioregion_chan __rcu *chan;	/* replaced under slots_lock */
 };
 
 static const struct kvm_io_device_ops ioregion_ops;
@@ -103,6 +108,14 @@ static const struct kvm_io_device_ops ioregion_ops;
 static struct ioregion *to_ioregion(struct kvm_io_device *dev)
 {
 	return container_of(dev, struct ioregion, dev);
+}
+
+/* The channel of @r, for those who may replace it, or at VM teardown. */
+static struct ioregion_chan *ioregion_chan_locked(struct ioregion *r)
+{
+	return rcu_dereference_protected(r->chan,
+					 lockdep_is_held(&r->kvm->slots_lock) ||
+					 !refcount_read(&r->kvm->users_count));
 }
 
 /* The channel: transport, tags and waiters */
@@ -546,7 +559,8 @@ static int ioregion_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 		return -EOPNOTSUPP;
 
 	ioregion_make_cmd(&cmd, r, addr, len, true, val, true);
-	if (ioregion_send(r->chan, &cmd, NULL, 0, true))
+	if (ioregion_send(srcu_dereference(r->chan, &vcpu->kvm->srcu), &cmd,
+			  NULL, 0, true))
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -585,9 +599,9 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	w->user_data = r->user_data;
 	posted = is_write && (r->flags & KVM_IOREGION_POSTED_WRITES);
 	ioregion_make_cmd(&cmd, r, addr, len, is_write, val, posted);
-	if (r->timeout)
-		deadline = (jiffies + r->timeout) ?: 1;
-	chan = r->chan;
+	if (r->timeout_ms)
+		deadline = (jiffies + msecs_to_jiffies(r->timeout_ms)) ?: 1;
+	chan = srcu_dereference(r->chan, &vcpu->kvm->srcu);
 	kref_get(&chan->kref);
 
 	/* r may go away from here on; chan may not. */
@@ -736,10 +750,12 @@ void kvm_ioregion_vcpu_destroy(struct kvm_vcpu *vcpu)
 
 static void ioregion_free(struct ioregion *r)
 {
+	struct ioregion_chan *chan = ioregion_chan_locked(r);
+
 	/* The last region gone: nobody will answer the waiters any more. */
-	if (!--r->chan->nr_regions)
-		ioregion_chan_fail(r->chan, -ENOENT);
-	ioregion_chan_put(r->chan);
+	if (!--chan->nr_regions)
+		ioregion_chan_fail(chan, -ENOENT);
+	ioregion_chan_put(chan);
 	kfree(r);
 }
 
@@ -756,6 +772,15 @@ static const struct kvm_io_device_ops ioregion_ops = {
 	.write = ioregion_write,
 	.destructor = ioregion_destructor,
 };
+
+/* @r has exactly this range (a doorbell's fast MMIO twin counts as MMIO). */
+static bool ioregion_same_range(struct ioregion *r, u64 paddr, u64 size,
+				enum kvm_bus bus_idx)
+{
+	return r->paddr == paddr && r->size == size &&
+	       (r->bus_idx == bus_idx ||
+		(r->bus_idx == KVM_FAST_MMIO_BUS && bus_idx == KVM_MMIO_BUS));
+}
 
 static bool ioregion_overlap(u64 a, u64 alen, u64 b, u64 blen)
 {
@@ -794,7 +819,10 @@ static int ioregion_check_file(struct file *file, fmode_t mode)
 	return 0;
 }
 
-/* The channel already serving these files, or a new one. */
+/*
+ * The channel already serving these files, or a new one.  Takes over the
+ * references to @rfile and @wfile, even on failure.
+ */
 static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
 			     struct file *wfile, struct ioregion_chan **chanp)
 {
@@ -804,16 +832,16 @@ static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
 	lockdep_assert_held(&kvm->slots_lock);
 
 	list_for_each_entry(r, &kvm->ioregions, list) {
-		chan = r->chan;
+		chan = ioregion_chan_locked(r);
 		if (chan->rfile != rfile && chan->wfile != wfile &&
 		    chan->rfile != wfile && chan->wfile != rfile)
 			continue;
+		fput(rfile);
+		fput(wfile);
 		/* Responses on one file cannot be split between channels. */
 		if (chan->rfile != rfile || chan->wfile != wfile)
 			return -EBUSY;
 		kref_get(&chan->kref);
-		fput(rfile);
-		fput(wfile);
 		*chanp = chan;
 		return 0;
 	}
@@ -821,7 +849,8 @@ static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
 	return *chanp ? 0 : -ENOMEM;
 }
 
-static struct ioregion *ioregion_alloc(struct kvm_ioregion *args,
+static struct ioregion *ioregion_alloc(struct kvm *kvm,
+				       struct kvm_ioregion *args,
 				       enum kvm_bus bus_idx)
 {
 	struct ioregion *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
@@ -830,12 +859,13 @@ static struct ioregion *ioregion_alloc(struct kvm_ioregion *args,
 		return NULL;
 	INIT_LIST_HEAD(&r->list);
 	kvm_iodevice_init(&r->dev, &ioregion_ops);
+	r->kvm = kvm;
 	r->bus_idx = bus_idx;
 	r->paddr = args->guest_paddr;
 	r->size = args->memory_size;
 	r->user_data = args->user_data;
 	r->flags = args->flags;
-	r->timeout = msecs_to_jiffies(args->timeout_ms);
+	r->timeout_ms = args->timeout_ms;
 	return r;
 }
 
@@ -848,7 +878,7 @@ static int ioregion_register(struct kvm *kvm, struct ioregion *r,
 				      &r->dev);
 	if (ret)
 		return ret;
-	r->chan = chan;
+	RCU_INIT_POINTER(r->chan, chan);
 	chan->nr_regions++;
 	kref_get(&chan->kref);
 	list_add_tail(&r->list, &kvm->ioregions);
@@ -860,6 +890,66 @@ static void ioregion_unregister(struct kvm *kvm, struct ioregion *r)
 	kvm_io_bus_unregister_dev(kvm, r->bus_idx, &r->dev);
 	list_del(&r->list);
 	ioregion_free(r);
+}
+
+/*
+ * A restarted device: move the existing region @new describes (and its
+ * doorbell twin) to @rfile and @wfile, whose references this takes over.
+ * No vCPU starts an access on the old channel once this returns; vCPUs
+ * already waiting there keep it until they have their answers, or it fails
+ * them.
+ */
+static int ioregion_reassign(struct kvm *kvm, struct ioregion *new,
+			     struct file *rfile, struct file *wfile)
+{
+	struct ioregion_chan *chan, *old = NULL;
+	struct ioregion *r;
+	int i, n = 0, ret;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	list_for_each_entry(r, &kvm->ioregions, list) {
+		if (!ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
+			continue;
+		/* Only the files may change. */
+		if (r->user_data != new->user_data || r->flags != new->flags ||
+		    r->timeout_ms != new->timeout_ms) {
+			fput(rfile);
+			fput(wfile);
+			return -EEXIST;
+		}
+		old = ioregion_chan_locked(r);
+	}
+	ret = ioregion_get_chan(kvm, rfile, wfile, &chan);
+	if (ret || old == chan)
+		goto out;
+
+	list_for_each_entry(r, &kvm->ioregions, list) {
+		if (!ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
+			continue;
+		chan->nr_regions++;
+		kref_get(&chan->kref);
+		rcu_assign_pointer(r->chan, chan);
+		n++;
+	}
+	synchronize_srcu_expedited(&kvm->srcu);
+	old->nr_regions -= n;
+	for (i = 0; i < n; i++)
+		ioregion_chan_put(old);
+out:
+	if (!ret)
+		ioregion_chan_put(chan);
+	return ret;
+}
+
+static bool ioregion_exists(struct kvm *kvm, struct ioregion *new)
+{
+	struct ioregion *r;
+
+	list_for_each_entry(r, &kvm->ioregions, list)
+		if (ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
+			return true;
+	return false;
 }
 
 static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
@@ -895,17 +985,23 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 		goto out_put_wfile;
 
 	ret = -ENOMEM;
-	r = ioregion_alloc(args, bus_idx);
+	r = ioregion_alloc(kvm, args, bus_idx);
 	if (!r)
 		goto out_put_wfile;
 	if (!args->memory_size) {
 		/* Like ioeventfd: the fast MMIO bus sees doorbells first. */
-		doorbell = ioregion_alloc(args, KVM_FAST_MMIO_BUS);
+		doorbell = ioregion_alloc(kvm, args, KVM_FAST_MMIO_BUS);
 		if (!doorbell)
 			goto out_free;
 	}
 
 	mutex_lock(&kvm->slots_lock);
+	if (ioregion_exists(kvm, r)) {
+		ret = ioregion_reassign(kvm, r, rfile, wfile);
+		rfile = NULL;
+		wfile = NULL;
+		goto out_unlock;
+	}
 	ret = -EEXIST;
 	if (kvm_ioregion_collides(kvm, bus_idx, r->paddr, r->size) ||
 	    kvm_ioeventfd_collides(kvm, bus_idx, r->paddr, r->size))
@@ -957,10 +1053,8 @@ static int ioregion_deassign(struct kvm *kvm, struct kvm_ioregion *args,
 
 	mutex_lock(&kvm->slots_lock);
 	list_for_each_entry_safe(r, tmp, &kvm->ioregions, list) {
-		if (r->paddr != args->guest_paddr ||
-		    r->size != args->memory_size ||
-		    (r->bus_idx != bus_idx &&
-		     !(r->bus_idx == KVM_FAST_MMIO_BUS && bus_idx == KVM_MMIO_BUS)))
+		if (!ioregion_same_range(r, args->guest_paddr,
+					 args->memory_size, bus_idx))
 			continue;
 		ioregion_unregister(kvm, r);
 		ret = 0;

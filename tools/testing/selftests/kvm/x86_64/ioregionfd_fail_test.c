@@ -3,10 +3,10 @@
  * ioregionfd failure semantics: a signal storm during synchronous reads
  * (every access exactly once), a device process killed in the middle of
  * reads and of posted writes, a device that never answers (timeout), regions
- * deassigned while vCPUs wait, and a memslot update while a vCPU waits on a
- * stalled device.  Each failure must end in KVM_EXIT_IOREGIONFD_FAILURE with
- * the right fields, after which the VMM emulates the access and the guest
- * continues.
+ * deassigned and sockets closed while vCPUs wait, a memslot update while a
+ * vCPU waits on a stalled device, and a VM destroyed while its vCPUs wait.
+ * Each failure must end in KVM_EXIT_IOREGIONFD_FAILURE with the right
+ * fields, after which the VMM emulates the access and the guest continues.
  */
 #include <signal.h>
 #include <sys/mman.h>
@@ -179,7 +179,7 @@ static void test_signal_storm(void)
 	uint64_t eintr = 0, t0, period;
 	int sv[2];
 
-	nr_reads = 20000;
+	nr_reads = 100000;
 	sync_at = CALIBRATE;
 	vm = setup(&vcpu, guest_reads, sv, 0, 0);
 	sync_at = ~0ull;
@@ -378,16 +378,131 @@ static void test_deassign_while_waiting(void)
 	close(sv[1]);
 }
 
+/*
+ * Two vCPUs wait on a device that takes no commands.  The VMM closing its
+ * own descriptors changes nothing (KVM holds the files); the device closing
+ * its end wakes both with a failure exit.
+ */
+static void test_close_while_waiting(void)
+{
+	struct kvm_vcpu *vcpus[2];
+	struct kvm_ioregion r;
+	struct waiter w[2];
+	struct kvm_vm *vm;
+	uint64_t t0;
+	bool ok = true;
+	int i, sv[2];
+
+	vm = vm_create_with_vcpus(2, guest_one_read, vcpus);
+	virt_map(vm, GPA, GPA, 1);
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+	r = ioregion(GPA, 0x1000, sv[0], sv[0], 0);
+	r.user_data = UD;
+	kvm_set_ioregion(vm, &r);
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct waiter){ .vcpu = vcpus[i] };
+		pthread_create(&w[i].thread, NULL, wait_thread, &w[i]);
+	}
+	usleep(300000);
+	close(sv[0]);
+	usleep(100000);
+	ok &= !w[0].woke_ns && !w[1].woke_ns;
+
+	t0 = now_ns();
+	close(sv[1]);
+	for (i = 0; i < 2; i++) {
+		pthread_join(w[i].thread, NULL);
+		ok &= is_failure(vcpus[i], KVM_IOREGIONFD_FAIL_PEER_CLOSED, false);
+		vcpus[i]->run->ioregionfd_failure.data = 0xdead;
+		vcpu_run(vcpus[i]);
+		expect_done(vcpus[i]);
+	}
+	ksft_test_result(ok, "device closed its socket under 2 waiting vCPUs: exits in %lu us\n",
+			 (now_ns() - t0) / 1000);
+	kvm_vm_free(vm);
+}
+
+static void *run_once_then_pause(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+
+	/* Leave the access interrupted: do not call KVM_RUN again. */
+	__vcpu_run(vcpu);
+	pause();
+	return NULL;
+}
+
+/*
+ * A process with two vCPUs waiting on a stalled device, one of them left
+ * interrupted by a signal in the middle of its access, is killed: the VM
+ * must go away promptly and let go of the socket.
+ */
+static void test_destroy_while_waiting(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct kvm_vcpu *vcpus[2];
+	struct kvm_ioregion r;
+	pthread_t threads[2];
+	struct kvm_vm *vm;
+	uint64_t t0, dt;
+	int i, sv[2], ready[2], status;
+	bool eof;
+	pid_t pid;
+	char c;
+
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv) && !pipe(ready), "setup");
+	pid = fork();
+	if (!pid) {
+		close(sv[1]);
+		sigaction(SIGUSR1, &sa, NULL);
+		vm = vm_create_with_vcpus(2, guest_one_read, vcpus);
+		virt_map(vm, GPA, GPA, 1);
+		r = ioregion(GPA, 0x1000, sv[0], sv[0], 0);
+		kvm_set_ioregion(vm, &r);
+		for (i = 0; i < 2; i++)
+			pthread_create(&threads[i], NULL, run_once_then_pause, vcpus[i]);
+		usleep(300000);
+		pthread_kill(threads[0], SIGUSR1);
+		usleep(100000);
+		TEST_ASSERT(write(ready[1], "r", 1) == 1, "ready");
+		pause();
+		_exit(1);
+	}
+	close(sv[0]);
+	TEST_ASSERT(read(ready[0], &c, 1) == 1, "child setup");
+	t0 = now_ns();
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	dt = now_ns() - t0;
+	/* Both commands arrived; then nothing holds KVM's end any more. */
+	eof = true;
+	for (i = 0; i < 2; i++) {
+		struct ioregionfd_cmd cmd;
+
+		eof &= ioregionfd_read_full(sv[1], &cmd, sizeof(cmd));
+	}
+	eof &= poll(&(struct pollfd){ .fd = sv[1], .events = POLLIN }, 1, 10000) == 1 &&
+	       !ioregionfd_read_full(sv[1], &c, 1);
+	ksft_test_result(WIFSIGNALED(status) && eof,
+			 "2 vCPUs waiting (one interrupted), SIGKILL: VM gone in %lu us, socket let go\n",
+			 dt / 1000);
+	close(sv[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int main(int argc, char *argv[])
 {
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_IOREGIONFD) & KVM_IOREGIONFD_FEAT_FAILURE_EXIT);
 	ksft_print_header();
-	ksft_set_plan(5);
+	ksft_set_plan(7);
 	test_signal_storm();
 	test_killed(false);
 	test_killed(true);
 	test_timeout();
 	test_deassign_while_waiting();
+	test_close_while_waiting();
+	test_destroy_while_waiting();
 	ksft_finished();
 }

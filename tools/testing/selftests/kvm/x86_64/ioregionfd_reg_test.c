@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KVM_SET_IOREGION registration: the capability, every rejection with its
- * errno and nothing left registered, assign/deassign/re-assign, overlap
- * rules against ioeventfd in both directions, the io bus limit, and VM
- * teardown with regions still assigned.
+ * errno and nothing left registered (not even a file reference),
+ * assign/deassign/re-assign, moving a region to new files, overlap rules
+ * against ioeventfd in both directions, the io bus limit, and VM teardown
+ * with regions still assigned.
  */
+#include <poll.h>
 #include <sys/eventfd.h>
 
 #include "ioregionfd_util.h"
@@ -38,6 +40,17 @@ static void expect_reject(struct kvm_vm *vm, struct kvm_ioregion r, int err,
 	}
 	ksft_test_result(r.flags & KVM_IOREGION_DEASSIGN || nothing_at(vm, r),
 			 "%s: %s, nothing registered\n", what, strerror(err));
+}
+
+/*
+ * Whether KVM holds the file of @peer's partner, whose descriptor the test
+ * has closed: the peer sees end of file at once if not.
+ */
+static bool held(int peer)
+{
+	struct pollfd p = { .fd = peer, .events = POLLIN };
+
+	return poll(&p, 1, 200) == 0;
 }
 
 static int ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, int fd,
@@ -114,6 +127,8 @@ static void test_rejections(struct kvm_vm *vm, int sock)
 	/* One file cannot feed two channels. */
 	expect_reject(vm, ioregion(GPA + 64, 8, sock, other[0], 0), EBUSY,
 		      "read_fd shared with another write_fd");
+	close(other[0]);
+	ksft_test_result(!held(other[1]), "the refused write_fd is not kept\n");
 
 	/* Overlap with ioeventfd, both ways. */
 	ksft_test_result(ioeventfd(vm, GPA + 4, 4, efd, 0) == -1 && errno == EEXIST,
@@ -134,7 +149,6 @@ static void test_rejections(struct kvm_vm *vm, int sock)
 	kvm_ioregion_set(vm, ioregion(GPA, 8, sock, sock, KVM_IOREGION_DEASSIGN));
 	close(dgram[0]);
 	close(dgram[1]);
-	close(other[0]);
 	close(other[1]);
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -168,6 +182,87 @@ static void test_assign_cycle(struct kvm_vm *vm, int sock)
 		ok &= !__kvm_set_ioregion(vm, &d);
 	}
 	ksft_test_result(ok, "assign, deassign and re-assign MMIO, PIO and doorbell regions\n");
+}
+
+/* A region assigned again with new files moves to them; nothing else may change. */
+static void test_reassign(struct kvm_vm *vm)
+{
+	int a[2], b[2], c[2], d[2], e[2], x[2];
+	struct kvm_ioregion r, r2, bell, bad;
+	bool ok;
+
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, a) &&
+		    !socketpair(AF_UNIX, SOCK_STREAM, 0, b) &&
+		    !socketpair(AF_UNIX, SOCK_SEQPACKET, 0, c) &&
+		    !socketpair(AF_UNIX, SOCK_STREAM, 0, d) &&
+		    !socketpair(AF_UNIX, SOCK_STREAM, 0, e), "socketpair");
+	r = ioregion(GPA, 0x1000, a[0], a[0], KVM_IOREGION_POSTED_WRITES);
+	r.timeout_ms = 100;
+	kvm_set_ioregion(vm, &r);
+	r2 = ioregion(GPA + 0x2000, 0x1000, b[0], b[0], 0);
+	kvm_set_ioregion(vm, &r2);
+	close(a[0]);
+
+	/* Refusals leave the region on a[] and keep no new file. */
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, x), "socketpair");
+	bad = r;
+	bad.read_fd = x[0];
+	bad.write_fd = x[0];
+	bad.user_data ^= 1;
+	ok = __kvm_set_ioregion(vm, &bad) == -1 && errno == EEXIST;
+	bad.user_data = r.user_data;
+	bad.timeout_ms = 0;
+	ok &= __kvm_set_ioregion(vm, &bad) == -1 && errno == EEXIST;
+	bad.timeout_ms = r.timeout_ms;
+	bad.flags = 0;
+	ok &= __kvm_set_ioregion(vm, &bad) == -1 && errno == EEXIST;
+	close(x[0]);
+	ksft_test_result(ok && !held(x[1]) && held(a[1]),
+			 "moving a region with other user_data, timeout_ms or flags: EEXIST, nothing kept\n");
+	close(x[1]);
+
+	bad = r;
+	bad.read_fd = b[0];
+	bad.write_fd = c[0];
+	ok = __kvm_set_ioregion(vm, &bad) == -1 && errno == EBUSY;
+	close(c[0]);
+	ksft_test_result(ok && !held(c[1]) && held(a[1]),
+			 "moving a region onto a file of another channel: EBUSY, nothing kept\n");
+	close(c[1]);
+
+	/* Onto the files of another region: the two share a channel. */
+	r.read_fd = b[0];
+	r.write_fd = b[0];
+	ok = !__kvm_set_ioregion(vm, &r);
+	ksft_test_result(ok && !held(a[1]),
+			 "region moved to another region's socket: old socket let go\n");
+	ok = !__kvm_set_ioregion(vm, &r);
+	close(b[0]);
+	ksft_test_result(ok && held(b[1]), "moving a region to the files it has: no change\n");
+
+	/* A doorbell moves with its fast MMIO twin. */
+	bell = ioregion(GPA + 0x4000, 0, d[0], d[0], KVM_IOREGION_POSTED_WRITES);
+	kvm_set_ioregion(vm, &bell);
+	close(d[0]);
+	bell.read_fd = e[0];
+	bell.write_fd = e[0];
+	ok = !__kvm_set_ioregion(vm, &bell);
+	close(e[0]);
+	ok &= !held(d[1]) && held(e[1]);
+	bell.flags |= KVM_IOREGION_DEASSIGN;
+	ok &= !__kvm_set_ioregion(vm, &bell);
+	ksft_test_result(ok && !held(e[1]),
+			 "doorbell moved, then deassigned: both sockets let go\n");
+
+	r.flags |= KVM_IOREGION_DEASSIGN;
+	r2.flags |= KVM_IOREGION_DEASSIGN;
+	ok = !__kvm_set_ioregion(vm, &r) && held(b[1]);
+	ok &= !__kvm_set_ioregion(vm, &r2);
+	ksft_test_result(ok && !held(b[1]), "shared channel lives until its last region goes\n");
+	close(a[1]);
+	close(b[1]);
+	close(d[1]);
+	close(e[1]);
 }
 
 static void test_bus_limit(struct kvm_vm *vm, int sock)
@@ -224,19 +319,22 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 
 	ksft_print_header();
-	ksft_set_plan(32);
+	ksft_set_plan(39);
 
 	caps = kvm_check_cap(KVM_CAP_IOREGIONFD);
 	ksft_test_result((caps & KVM_IOREGIONFD_FEAT_BASE) &&
 			 (caps & KVM_IOREGIONFD_FEAT_POSTED_WRITES) &&
 			 (caps & KVM_IOREGIONFD_FEAT_DOORBELL) &&
-			 (caps & KVM_IOREGIONFD_FEAT_TIMEOUT),
+			 (caps & KVM_IOREGIONFD_FEAT_TIMEOUT) &&
+			 (caps & KVM_IOREGIONFD_FEAT_FAILURE_EXIT) &&
+			 (caps & KVM_IOREGIONFD_FEAT_REASSIGN),
 			 "KVM_CAP_IOREGIONFD reports features 0x%x\n", caps);
 
 	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
 	vm = vm_create_barebones();
 	test_rejections(vm, sv[0]);
 	test_assign_cycle(vm, sv[0]);
+	test_reassign(vm);
 	test_bus_limit(vm, sv[0]);
 	kvm_vm_free(vm);
 	close(sv[0]);
