@@ -7,7 +7,7 @@
 FLAVOUR ?= test
 CMD ?=
 
-.PHONY: help deps kernel selftests vm check run patches clean
+.PHONY: help deps kernel selftests vm check run patches lib install clean
 
 help:
 	@echo "make deps      install what is missing from Debian's packages"
@@ -16,6 +16,8 @@ help:
 	@echo "make check     unit tests + selftests in the test machine + log check"
 	@echo "make run       the main job (see README.md)"
 	@echo "make patches   the series as git format-patch in build/patches/"
+	@echo "make lib       libioregion (userspace/) in build/userspace/"
+	@echo "make install   libioregion into DESTDIR/prefix (default /usr/local)"
 	@echo "make clean     remove build/"
 
 deps:
@@ -40,6 +42,12 @@ run: selftests
 
 patches: deps
 	@mk/patches.sh
+
+lib: deps
+	@$(MAKE) -s -C userspace O=$(CURDIR)/build/userspace all
+
+install: lib
+	@$(MAKE) -s -C userspace O=$(CURDIR)/build/userspace install
 
 clean:
 	rm -rf build

@@ -35,6 +35,44 @@ gcc -Wall -Werror -I"$top/build/obj-test/usr/include" -o "$tmp/uapi_layout" \
 count uapi_layout "$tmp/uapi.tap"
 "$top/userspace/test/logcheck_test.sh" >"$tmp/logcheck.tap"
 count logcheck_test "$tmp/logcheck.tap"
+# libioregion: built with -Werror, then its host tests, its example and
+# its man pages.
+lib=$top/build/userspace
+if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1; then
+	for t in cmd_check engines; do
+		timeout 120 "$lib/test/$t" >"$tmp/$t.tap" 2>&1 ||
+			grep -q '^not ok' "$tmp/$t.tap" ||
+			echo "not ok 1 $t exits cleanly" >>"$tmp/$t.tap"
+		count "libioregion_$t" "$tmp/$t.tap"
+	done
+	{ if "$lib/examples/minimal_device" | grep -q 'ID register: 0x10e610'; then
+		echo "ok 1 examples/minimal_device answers its ID register"
+	  else echo "not ok 1 examples/minimal_device answers its ID register"; fi
+	  i=1
+	  for m in "$top"/userspace/man/*.3; do
+		i=$((i + 1)); n=$(basename "$m")
+		if [ -z "$(MANWIDTH=80 man -l "$m" 2>&1 >/dev/null)" ] &&
+		   MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q SYNOPSIS; then
+			echo "ok $i man -l $n renders"
+		else echo "not ok $i man -l $n renders"; fi
+	  done
+	  # Installed as users get it: pkg-config finds it, an example links.
+	  i=$((i + 1)); inst=$tmp/inst
+	  if make -s -C "$top/userspace" O="$lib" install DESTDIR="$inst" prefix=/usr \
+		>/dev/null 2>&1 &&
+	     flags=$(PKG_CONFIG_SYSROOT_DIR="$inst" PKG_CONFIG_PATH="$inst/usr/lib/pkgconfig" \
+		pkg-config --cflags --libs ioregion) &&
+	     gcc -o "$tmp/mini" "$top/userspace/examples/minimal_device.c" $flags &&
+	     LD_LIBRARY_PATH="$inst/usr/lib" "$tmp/mini" | grep -q 'ID register'; then
+		echo "ok $i make install; pkg-config --cflags --libs ioregion; shared library links and runs"
+	  else echo "not ok $i make install; pkg-config --cflags --libs ioregion; shared library links and runs"; fi
+	  echo "1..$i"; } >"$tmp/libmisc.tap"
+	count libioregion_misc "$tmp/libmisc.tap"
+else
+	sed 's/^/# /' "$tmp/lib.log"
+	echo "not ok 1 libioregion builds (see above)" >"$tmp/lib.tap"
+	count libioregion "$tmp/lib.tap"
+fi
 
 echo ">> test machine: selftests under lockdep, KASAN and kmemleak (about 10 min under TCG)"
 "$top/mk/vm.sh" test check "sh /tests/run-tests.sh"

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(linux-source-6.1 qemu-system-x86 qemu-system-data seabios build-essential
       flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
       busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
-      ccache python3 perl git)
+      ccache python3 perl git man-db)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+#ifndef LIBIOREGION_INTERNAL_H
+#define LIBIOREGION_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <liburing.h>
+
+#include "libioregion.h"
+
+#define CMD_SIZE	sizeof(struct ioregionfd_cmd)
+#define RESP_SIZE	sizeof(struct ioregionfd_resp)
+#define RX_BYTES	(128 * CMD_SIZE)
+
+enum op_kind { OP_RECV, OP_SEND };
+
+/* What an io_uring completion refers to. */
+struct uring_op {
+	enum op_kind kind;
+	struct conn *conn;
+};
+
+/* One transport: commands come in on rfd, responses go out on wfd. */
+struct conn {
+	int rfd, wfd;
+	bool record;			/* seqpacket: a message per read */
+	bool rsock, wsock;
+	bool dead;
+	unsigned char rx[RX_BYTES];
+	size_t rx_len;
+	struct ioregionfd_resp tx[RX_BYTES / CMD_SIZE];
+	size_t tx_n;
+	/* io_uring: at most one receive and one send in flight per fd. */
+	struct uring_op rx_op, tx_op;
+	bool rx_armed, tx_busy;
+	struct ioregionfd_resp tx_buf[RX_BYTES / CMD_SIZE];
+	size_t tx_len, tx_done, tx_count;
+};
+
+struct ioregion_dev {
+	const struct ioregion_ops *ops;
+	void *opaque;
+	enum ioregion_engine engine;
+	unsigned int flags;
+	struct ioregion_region regions[IOREGION_MAX_REGIONS];
+	int nr_regions;
+	struct conn *conns[IOREGION_MAX_FDS];
+	int nr_conns;
+	struct ioregion_stats stats;
+	struct io_uring ring;
+	bool ring_ready;
+};
+
+size_t ioregion_consume(struct ioregion_dev *dev, struct conn *c,
+			const unsigned char *buf, size_t len);
+int ioregion_uring_init(struct ioregion_dev *dev);
+void ioregion_uring_exit(struct ioregion_dev *dev);
+int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms);
+int ioregion_live_conns(const struct ioregion_dev *dev);
+void ioregion_bad_record(struct ioregion_dev *dev, const void *buf, size_t len);
+
+#endif

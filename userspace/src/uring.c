@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT
+/*
+ * The io_uring engine: every live fd keeps one receive in flight, so one
+ * io_uring_enter(2) both sends the last round's responses and waits for
+ * commands on all fds, and each completion may carry many commands.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define RING_ENTRIES	(2 * IOREGION_MAX_FDS)
+
+int ioregion_uring_init(struct ioregion_dev *dev)
+{
+	int ret = io_uring_queue_init(RING_ENTRIES, &dev->ring, 0);
+
+	if (ret)
+		return ret;
+	dev->ring_ready = true;
+	return 0;
+}
+
+static bool in_flight(const struct ioregion_dev *dev)
+{
+	int i;
+
+	for (i = 0; i < dev->nr_conns; i++)
+		if (dev->conns[i]->rx_armed || dev->conns[i]->tx_busy)
+			return true;
+	return false;
+}
+
+/* Cancel what is in flight and wait for it: the buffers go away next. */
+void ioregion_uring_exit(struct ioregion_dev *dev)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&dev->ring);
+	struct io_uring_cqe *cqe;
+	struct uring_op *op;
+
+	if (sqe && in_flight(dev)) {
+		io_uring_prep_cancel(sqe, NULL, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data(sqe, NULL);
+		io_uring_submit(&dev->ring);
+		while (in_flight(dev) && !io_uring_wait_cqe(&dev->ring, &cqe)) {
+			op = io_uring_cqe_get_data(cqe);
+			if (op && op->kind == OP_RECV)
+				op->conn->rx_armed = false;
+			else if (op)
+				op->conn->tx_busy = false;
+			io_uring_cqe_seen(&dev->ring, cqe);
+		}
+	}
+	io_uring_queue_exit(&dev->ring);
+	dev->ring_ready = false;
+}
+
+static void arm_recv(struct ioregion_dev *dev, struct conn *c)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&dev->ring);
+	void *buf = c->rx + c->rx_len;
+	size_t len = sizeof(c->rx) - c->rx_len;
+
+	/* The ring has room for one receive and one send per fd. */
+	if (c->rsock)
+		io_uring_prep_recv(sqe, c->rfd, buf, len, 0);
+	else
+		io_uring_prep_read(sqe, c->rfd, buf, len, -1);
+	io_uring_sqe_set_data(sqe, &c->rx_op);
+	c->rx_armed = true;
+}
+
+static void queue_send(struct ioregion_dev *dev, struct conn *c)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&dev->ring);
+	char *buf = (char *)c->tx_buf + c->tx_done;
+	size_t len = c->tx_len - c->tx_done;
+
+	if (c->wsock)
+		io_uring_prep_send(sqe, c->wfd, buf, len, MSG_NOSIGNAL);
+	else
+		io_uring_prep_write(sqe, c->wfd, buf, len, -1);
+	io_uring_sqe_set_data(sqe, &c->tx_op);
+	c->tx_busy = true;
+}
+
+/* Hand the responses gathered since the last send to the ring. */
+static bool start_send(struct ioregion_dev *dev, struct conn *c)
+{
+	if (c->tx_busy || !c->tx_n || c->dead)
+		return false;
+	memcpy(c->tx_buf, c->tx, c->tx_n * RESP_SIZE);
+	c->tx_len = c->tx_n * RESP_SIZE;
+	c->tx_done = 0;
+	c->tx_count = c->tx_n;
+	c->tx_n = 0;
+	queue_send(dev, c);
+	return true;
+}
+
+static void complete_recv(struct ioregion_dev *dev, struct conn *c, int res)
+{
+	size_t used;
+
+	c->rx_armed = false;
+	if (res == -EINTR || res == -EAGAIN)
+		return;
+	if (res <= 0) {
+		c->dead = true;
+		return;
+	}
+	if (c->record && res != CMD_SIZE) {
+		ioregion_bad_record(dev, c->rx + c->rx_len, res);
+		return;
+	}
+	c->rx_len += res;
+	used = ioregion_consume(dev, c, c->rx, c->rx_len);
+	memmove(c->rx, c->rx + used, c->rx_len - used);
+	c->rx_len -= used;
+}
+
+static void complete_send(struct ioregion_dev *dev, struct conn *c, int res)
+{
+	c->tx_busy = false;
+	if (res == -EINTR || res == -EAGAIN) {
+		queue_send(dev, c);
+		return;
+	}
+	if (res < 0) {
+		c->dead = true;
+		return;
+	}
+	c->tx_done += res;
+	if (c->tx_done < c->tx_len) {
+		queue_send(dev, c);
+		return;
+	}
+	dev->stats.responses += c->tx_count;
+}
+
+static void reap(struct ioregion_dev *dev)
+{
+	struct io_uring_cqe *cqe;
+	struct uring_op *op;
+	unsigned int head, n = 0;
+
+	io_uring_for_each_cqe(&dev->ring, head, cqe) {
+		op = io_uring_cqe_get_data(cqe);
+		/* A cancellation has no op. */
+		if (op && op->kind == OP_RECV)
+			complete_recv(dev, op->conn, cqe->res);
+		else if (op)
+			complete_send(dev, op->conn, cqe->res);
+		n++;
+	}
+	io_uring_cq_advance(&dev->ring, n);
+}
+
+int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (timeout_ms % 1000) * 1000000ll,
+	};
+	uint64_t before = dev->stats.commands;
+	struct io_uring_cqe *cqe;
+	bool sent = false;
+	int i, ret;
+
+	for (i = 0; i < dev->nr_conns; i++) {
+		struct conn *c = dev->conns[i];
+
+		if (!c->dead && !c->rx_armed)
+			arm_recv(dev, c);
+	}
+	if (!ioregion_live_conns(dev) && !io_uring_cq_ready(&dev->ring))
+		return -EPIPE;
+
+	if (timeout_ms) {
+		/* One system call: submit, then sleep until a completion. */
+		dev->stats.syscalls++;
+		ret = io_uring_submit_and_wait_timeout(&dev->ring, &cqe, 1,
+						       timeout_ms < 0 ? NULL : &ts,
+						       NULL);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR)
+			return ret;
+	} else if (io_uring_sq_ready(&dev->ring)) {
+		dev->stats.syscalls++;
+		ret = io_uring_submit(&dev->ring);
+		if (ret < 0)
+			return ret;
+	}
+	reap(dev);
+
+	/* A vCPU waits for these: send them now, not on the next round. */
+	for (i = 0; i < dev->nr_conns; i++)
+		sent |= start_send(dev, dev->conns[i]);
+	if (sent) {
+		dev->stats.syscalls++;
+		ret = io_uring_submit(&dev->ring);
+		if (ret < 0)
+			return ret;
+	}
+	if (dev->stats.commands == before && !ioregion_live_conns(dev))
+		return -EPIPE;
+	return dev->stats.commands - before;
+}
