@@ -892,33 +892,40 @@ static void ioregion_unregister(struct kvm *kvm, struct ioregion *r)
 	ioregion_free(r);
 }
 
-/*
- * A restarted device: move the existing region @new describes (and its
- * doorbell twin) to @rfile and @wfile, whose references this takes over.
- * No vCPU starts an access on the old channel once this returns; vCPUs
- * already waiting there keep it until they have their answers, or it fails
- * them.
- */
-static int ioregion_reassign(struct kvm *kvm, struct ioregion *new,
-			     struct file *rfile, struct file *wfile)
+/* The region with exactly @new's range, if any. */
+static struct ioregion *ioregion_find(struct kvm *kvm, struct ioregion *new)
 {
-	struct ioregion_chan *chan, *old = NULL;
+	struct ioregion *r;
+
+	list_for_each_entry(r, &kvm->ioregions, list)
+		if (ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
+			return r;
+	return NULL;
+}
+
+/*
+ * A restarted device: move @cur, the region @new describes (and its
+ * doorbell twin, which shares its fields and channel), to @rfile and
+ * @wfile, whose references this takes over.  No vCPU starts an access on
+ * the old channel once this returns; vCPUs already waiting there keep it
+ * until they have their answers, or it fails them.
+ */
+static int ioregion_reassign(struct kvm *kvm, struct ioregion *cur,
+			     struct ioregion *new, struct file *rfile,
+			     struct file *wfile)
+{
+	struct ioregion_chan *chan, *old = ioregion_chan_locked(cur);
 	struct ioregion *r;
 	int i, n = 0, ret;
 
 	lockdep_assert_held(&kvm->slots_lock);
 
-	list_for_each_entry(r, &kvm->ioregions, list) {
-		if (!ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
-			continue;
-		/* Only the files may change. */
-		if (r->user_data != new->user_data || r->flags != new->flags ||
-		    r->timeout_ms != new->timeout_ms) {
-			fput(rfile);
-			fput(wfile);
-			return -EEXIST;
-		}
-		old = ioregion_chan_locked(r);
+	/* Only the files may change. */
+	if (cur->user_data != new->user_data || cur->flags != new->flags ||
+	    cur->timeout_ms != new->timeout_ms) {
+		fput(rfile);
+		fput(wfile);
+		return -EEXIST;
 	}
 	ret = ioregion_get_chan(kvm, rfile, wfile, &chan);
 	if (ret || old == chan)
@@ -942,20 +949,10 @@ out:
 	return ret;
 }
 
-static bool ioregion_exists(struct kvm *kvm, struct ioregion *new)
-{
-	struct ioregion *r;
-
-	list_for_each_entry(r, &kvm->ioregions, list)
-		if (ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
-			return true;
-	return false;
-}
-
 static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 			   enum kvm_bus bus_idx)
 {
-	struct ioregion *r, *doorbell = NULL;
+	struct ioregion *r, *cur, *doorbell = NULL;
 	struct file *rfile, *wfile;
 	struct ioregion_chan *chan;
 	int ret;
@@ -996,8 +993,9 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 	}
 
 	mutex_lock(&kvm->slots_lock);
-	if (ioregion_exists(kvm, r)) {
-		ret = ioregion_reassign(kvm, r, rfile, wfile);
+	cur = ioregion_find(kvm, r);
+	if (cur) {
+		ret = ioregion_reassign(kvm, cur, r, rfile, wfile);
 		rfile = NULL;
 		wfile = NULL;
 		goto out_unlock;

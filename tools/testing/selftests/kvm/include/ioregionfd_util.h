@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/ioregion.h>
 
@@ -149,6 +150,42 @@ static inline void ioregionfd_check_cmd(const struct ioregionfd_cmd *cmd)
 		     cmd->size == 4 || cmd->size == 8),
 		    "malformed command: op %u size %u flags 0x%x reserved %u",
 		    cmd->op, cmd->size, cmd->flags, cmd->reserved);
+}
+
+static inline uint64_t ioregionfd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* KVM_RUN to the next exit that is not a signal; counts the signals. */
+static inline int ioregionfd_run(struct kvm_vcpu *vcpu, uint64_t *eintr)
+{
+	int ret;
+
+	while ((ret = __vcpu_run(vcpu)) == -1 && errno == EINTR)
+		if (eintr)
+			(*eintr)++;
+	return ret;
+}
+
+/* The guest must have reached GUEST_DONE(). */
+static inline void ioregionfd_expect_done(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_DONE:
+		return;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT_2(uc, "values: 0x%lx, 0x%lx");
+		break;
+	default:
+		TEST_FAIL("vCPU %u: unexpected exit %s", vcpu->id,
+			  exit_reason_str(vcpu->run->exit_reason));
+	}
 }
 
 #endif /* SELFTEST_KVM_IOREGIONFD_UTIL_H */

@@ -26,14 +26,6 @@
 static uint64_t nr_reads;
 static uint64_t sync_at = ~0ull;	/* guest_reads() stops here once */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* Reads of a counter: the device answers read n with n. */
 static void guest_reads(void)
 {
@@ -111,31 +103,6 @@ static struct kvm_vm *setup(struct kvm_vcpu **vcpu, void *guest, int *sv,
 	return vm;
 }
 
-/* Run to the next exit that is not a signal. */
-static int run_counting_eintr(struct kvm_vcpu *vcpu, uint64_t *eintr)
-{
-	int ret;
-
-	while ((ret = __vcpu_run(vcpu)) == -1 && errno == EINTR)
-		(*eintr)++;
-	return ret;
-}
-
-static void expect_done(struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_DONE:
-		return;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT_2(uc, "values: 0x%lx, 0x%lx");
-		break;
-	default:
-		TEST_FAIL("unexpected exit %s", exit_reason_str(vcpu->run->exit_reason));
-	}
-}
-
 static bool is_failure(struct kvm_vcpu *vcpu, uint32_t reason, bool is_write)
 {
 	struct kvm_run *run = vcpu->run;
@@ -196,11 +163,11 @@ static void test_signal_storm(void)
 	 * emulation one KVM_RUN can take longer than that, so never signal
 	 * faster than three accesses take here, or no KVM_RUN could finish one.
 	 */
-	t0 = now_ns();
-	TEST_ASSERT(!run_counting_eintr(vcpu, &eintr) &&
+	t0 = ioregionfd_now_ns();
+	TEST_ASSERT(!ioregionfd_run(vcpu, &eintr) &&
 		    get_ucall(vcpu, NULL) == UCALL_SYNC, "calibration run: %s",
 		    exit_reason_str(vcpu->run->exit_reason));
-	period = max(300000ul, 3 * (now_ns() - t0) / CALIBRATE);
+	period = max(300000ul, 3 * (ioregionfd_now_ns() - t0) / CALIBRATE);
 	sigaction(SIGALRM, &sa, NULL);
 	sev._sigev_un._tid = syscall(SYS_gettid);
 	TEST_ASSERT(!timer_create(CLOCK_MONOTONIC, &sev, &timer), "timer_create");
@@ -208,10 +175,10 @@ static void test_signal_storm(void)
 	its.it_interval.tv_nsec = period;
 	timer_settime(timer, 0, &its, NULL);
 
-	TEST_ASSERT(!run_counting_eintr(vcpu, &eintr), "KVM_RUN: %s", strerror(errno));
+	TEST_ASSERT(!ioregionfd_run(vcpu, &eintr), "KVM_RUN: %s", strerror(errno));
 
 	timer_delete(timer);
-	expect_done(vcpu);
+	ioregionfd_expect_done(vcpu);
 	kvm_vm_free(vm);
 	close(sv[0]);
 	pthread_join(d.thread, NULL);
@@ -227,7 +194,7 @@ static void test_signal_storm(void)
  */
 static void test_killed(bool writes)
 {
-	uint64_t *died_ns, latency = 0, failures = 0, dummy = 0;
+	uint64_t *died_ns, latency = 0, failures = 0;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	bool ok = true, is_write;
@@ -243,17 +210,17 @@ static void test_killed(bool writes)
 	if (!pid) {
 		close(sv[0]);
 		serve_counter(sv[1], nr_reads / 2, NULL);
-		*died_ns = now_ns();
+		*died_ns = ioregionfd_now_ns();
 		_exit(0);
 	}
 	close(sv[1]);
 
 	for (;;) {
-		TEST_ASSERT(!run_counting_eintr(vcpu, &dummy), "KVM_RUN: %s", strerror(errno));
+		TEST_ASSERT(!ioregionfd_run(vcpu, NULL), "KVM_RUN: %s", strerror(errno));
 		if (vcpu->run->exit_reason != KVM_EXIT_IOREGIONFD_FAILURE)
 			break;
 		if (!failures) {
-			latency = now_ns() - *died_ns;
+			latency = ioregionfd_now_ns() - *died_ns;
 			waitpid(pid, NULL, 0);
 		}
 		/* Reads fail and come back to us; so may writes, or the final read. */
@@ -265,7 +232,7 @@ static void test_killed(bool writes)
 							     nr_reads / 2 + failures;
 		failures++;
 	}
-	expect_done(vcpu);
+	ioregionfd_expect_done(vcpu);
 	kvm_vm_free(vm);
 	close(sv[0]);
 	ksft_test_result(ok && failures,
@@ -291,21 +258,21 @@ static void test_timeout(void)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	pthread_t dev;
-	uint64_t t0, dt, dummy = 0;
+	uint64_t t0, dt;
 	int sv[2];
 
 	vm = setup(&vcpu, guest_one_read, sv, timeout_ms, 0);
 	pthread_create(&dev, NULL, stalled_device, &sv[1]);
-	t0 = now_ns();
-	run_counting_eintr(vcpu, &dummy);
-	dt = now_ns() - t0;
+	t0 = ioregionfd_now_ns();
+	ioregionfd_run(vcpu, NULL);
+	dt = ioregionfd_now_ns() - t0;
 	ksft_test_result(is_failure(vcpu, KVM_IOREGIONFD_FAIL_TIMEOUT, false) &&
 			 vcpu->run->ioregionfd_failure.error == ETIMEDOUT &&
 			 dt >= timeout_ms * 1000000ull,
 			 "timeout_ms %u: failure exit after %lu ms\n", timeout_ms, dt / 1000000);
 	vcpu->run->ioregionfd_failure.data = 0xdead;
 	vcpu_run(vcpu);
-	expect_done(vcpu);
+	ioregionfd_expect_done(vcpu);
 	kvm_vm_free(vm);
 	close(sv[0]);
 	pthread_join(dev, NULL);
@@ -321,11 +288,49 @@ struct waiter {
 static void *wait_thread(void *arg)
 {
 	struct waiter *w = arg;
-	uint64_t dummy = 0;
 
-	run_counting_eintr(w->vcpu, &dummy);
-	w->woke_ns = now_ns();
+	ioregionfd_run(w->vcpu, NULL);
+	w->woke_ns = ioregionfd_now_ns();
 	return NULL;
+}
+
+/* Two vCPUs, each in a read of the region on @sv[0], which nobody answers. */
+static struct kvm_vm *start_waiters(struct kvm_vcpu **vcpus, struct waiter *w,
+				    int *sv)
+{
+	struct kvm_ioregion r;
+	struct kvm_vm *vm;
+	int i;
+
+	vm = vm_create_with_vcpus(2, guest_one_read, vcpus);
+	virt_map(vm, GPA, GPA, 1);
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+	r = ioregion(GPA, 0x1000, sv[0], sv[0], 0);
+	r.user_data = UD;
+	kvm_set_ioregion(vm, &r);
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct waiter){ .vcpu = vcpus[i] };
+		pthread_create(&w[i].thread, NULL, wait_thread, &w[i]);
+	}
+	usleep(300000);
+	return vm;
+}
+
+/* Both waiters fail with @reason; the VMM emulates, both guests finish. */
+static bool finish_waiters(struct kvm_vcpu **vcpus, struct waiter *w,
+			   uint32_t reason)
+{
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		pthread_join(w[i].thread, NULL);
+		ok &= is_failure(vcpus[i], reason, false);
+		vcpus[i]->run->ioregionfd_failure.data = 0xdead;
+		vcpu_run(vcpus[i]);
+		ioregionfd_expect_done(vcpus[i]);
+	}
+	return ok;
 }
 
 /* Two vCPUs wait on a stalled device; the VMM updates a memslot, then deassigns. */
@@ -338,40 +343,24 @@ static void test_deassign_while_waiting(void)
 	pthread_t dev;
 	uint64_t t0, slot_ns;
 	bool ok = true;
-	int i, sv[2];
+	int sv[2];
 
-	vm = vm_create_with_vcpus(2, guest_one_read, vcpus);
-	virt_map(vm, GPA, GPA, 1);
-	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
-	r = ioregion(GPA, 0x1000, sv[0], sv[0], 0);
-	r.user_data = UD;
-	kvm_set_ioregion(vm, &r);
+	vm = start_waiters(vcpus, w, sv);
 	pthread_create(&dev, NULL, stalled_device, &sv[1]);
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct waiter){ .vcpu = vcpus[i] };
-		pthread_create(&w[i].thread, NULL, wait_thread, &w[i]);
-	}
-	usleep(300000);
 
 	/* The control plane must not wait for the device. */
-	t0 = now_ns();
+	t0 = ioregionfd_now_ns();
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, SLOT_GPA, 10, 16, 0);
-	slot_ns = now_ns() - t0;
+	slot_ns = ioregionfd_now_ns() - t0;
 	ok &= !w[0].woke_ns && !w[1].woke_ns;
 
-	t0 = now_ns();
+	t0 = ioregionfd_now_ns();
 	r = ioregion(GPA, 0x1000, -1, -1, KVM_IOREGION_DEASSIGN);
 	kvm_set_ioregion(vm, &r);
-	for (i = 0; i < 2; i++) {
-		pthread_join(w[i].thread, NULL);
-		ok &= is_failure(vcpus[i], KVM_IOREGIONFD_FAIL_GONE, false);
-		vcpus[i]->run->ioregionfd_failure.data = 0xdead;
-		vcpu_run(vcpus[i]);
-		expect_done(vcpus[i]);
-	}
+	ok &= finish_waiters(vcpus, w, KVM_IOREGIONFD_FAIL_GONE);
 	ksft_test_result(ok,
 			 "memslot added in %lu us while 2 vCPUs waited; deassign woke both in %lu us\n",
-			 slot_ns / 1000, (now_ns() - t0) / 1000);
+			 slot_ns / 1000, (ioregionfd_now_ns() - t0) / 1000);
 	kvm_vm_free(vm);
 	close(sv[0]);
 	pthread_join(dev, NULL);
@@ -386,39 +375,22 @@ static void test_deassign_while_waiting(void)
 static void test_close_while_waiting(void)
 {
 	struct kvm_vcpu *vcpus[2];
-	struct kvm_ioregion r;
 	struct waiter w[2];
 	struct kvm_vm *vm;
 	uint64_t t0;
 	bool ok = true;
-	int i, sv[2];
+	int sv[2];
 
-	vm = vm_create_with_vcpus(2, guest_one_read, vcpus);
-	virt_map(vm, GPA, GPA, 1);
-	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
-	r = ioregion(GPA, 0x1000, sv[0], sv[0], 0);
-	r.user_data = UD;
-	kvm_set_ioregion(vm, &r);
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct waiter){ .vcpu = vcpus[i] };
-		pthread_create(&w[i].thread, NULL, wait_thread, &w[i]);
-	}
-	usleep(300000);
+	vm = start_waiters(vcpus, w, sv);
 	close(sv[0]);
 	usleep(100000);
 	ok &= !w[0].woke_ns && !w[1].woke_ns;
 
-	t0 = now_ns();
+	t0 = ioregionfd_now_ns();
 	close(sv[1]);
-	for (i = 0; i < 2; i++) {
-		pthread_join(w[i].thread, NULL);
-		ok &= is_failure(vcpus[i], KVM_IOREGIONFD_FAIL_PEER_CLOSED, false);
-		vcpus[i]->run->ioregionfd_failure.data = 0xdead;
-		vcpu_run(vcpus[i]);
-		expect_done(vcpus[i]);
-	}
+	ok &= finish_waiters(vcpus, w, KVM_IOREGIONFD_FAIL_PEER_CLOSED);
 	ksft_test_result(ok, "device closed its socket under 2 waiting vCPUs: exits in %lu us\n",
-			 (now_ns() - t0) / 1000);
+			 (ioregionfd_now_ns() - t0) / 1000);
 	kvm_vm_free(vm);
 }
 
@@ -470,10 +442,10 @@ static void test_destroy_while_waiting(void)
 	}
 	close(sv[0]);
 	TEST_ASSERT(read(ready[0], &c, 1) == 1, "child setup");
-	t0 = now_ns();
+	t0 = ioregionfd_now_ns();
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	dt = now_ns() - t0;
+	dt = ioregionfd_now_ns() - t0;
 	/* Both commands arrived; then nothing holds KVM's end any more. */
 	eof = true;
 	for (i = 0; i < 2; i++) {

@@ -279,7 +279,7 @@ static int restart(struct kvm_vm *vm, int old, uint64_t *seqpacket)
 /* A failure exit must name the guest's access and a reason that fits. */
 static bool check_failure(struct kvm_run *run, uint64_t i, uint64_t *reasons)
 {
-	struct kvm_ioregionfd_failure_info {
+	struct fail_kind {
 		uint32_t reason;
 		int32_t error;
 	} ok[] = {

@@ -101,19 +101,9 @@ static void *device_thread(void *arg)
 static void *vcpu_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
-	struct ucall uc;
 
 	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_DONE:
-		break;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT_2(uc, "values: 0x%lx, 0x%lx");
-		break;
-	default:
-		TEST_FAIL("vCPU %u: unexpected exit %s", vcpu->id,
-			  exit_reason_str(vcpu->run->exit_reason));
-	}
+	ioregionfd_expect_done(vcpu);
 	return NULL;
 }
 

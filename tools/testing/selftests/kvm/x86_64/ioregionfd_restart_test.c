@@ -7,8 +7,6 @@
  * milliseconds, no access is lost, refused or doubled, and every old device
  * sees end of file once KVM is done with it.
  */
-#include <time.h>
-
 #include "ioregionfd_util.h"
 #include "kselftest.h"
 #include "processor.h"
@@ -22,14 +20,6 @@
 #define NR_VCPUS	2
 #define NR_ITER		1000
 #define PERIOD_US	5000
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void guest_two_reads(void)
 {
@@ -52,27 +42,9 @@ static void guest_load(uint64_t id)
 	GUEST_DONE();
 }
 
-static void expect_done(struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_DONE:
-		return;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT_2(uc, "values: 0x%lx, 0x%lx");
-		break;
-	default:
-		TEST_FAIL("unexpected exit %s", exit_reason_str(vcpu->run->exit_reason));
-	}
-}
-
 static void *run_thread(void *arg)
 {
-	struct kvm_vcpu *vcpu = arg;
-
-	while (__vcpu_run(vcpu) == -1 && errno == EINTR)
-		;
+	ioregionfd_run(arg, NULL);
 	return NULL;
 }
 
@@ -155,7 +127,7 @@ static void test_in_flight(bool old_dies)
 		vcpu->run->ioregionfd_failure.data = 0x01d;
 		vcpu_run(vcpu);
 	}
-	expect_done(vcpu);
+	ioregionfd_expect_done(vcpu);
 	kvm_vm_free(vm);
 	pthread_join(new_dev.thread, NULL);
 	if (!old_dies)
@@ -297,16 +269,16 @@ static void test_restart_under_load(void)
 		bind_generation(vm, &g[!cur]);
 		/* The old device drains what it got, then reads end of file. */
 		close(g[cur].kvm_fd);
-		t0 = now_ns();
+		t0 = ioregionfd_now_ns();
 		pthread_join(g[cur].thread, NULL);
-		join_ns = now_ns() - t0;
+		join_ns = ioregionfd_now_ns() - t0;
 		max_join = max(max_join, join_ns);
 		cur = !cur;
 		restarts++;
 	}
 	for (i = 0; i < NR_VCPUS; i++) {
 		pthread_join(v[i].thread, NULL);
-		expect_done(vcpus[i]);
+		ioregionfd_expect_done(vcpus[i]);
 	}
 	kvm_vm_free(vm);
 	close(g[cur].kvm_fd);
