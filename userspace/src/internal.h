@@ -5,8 +5,33 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <liburing.h>
+#include <linux/kvm.h>
 
 #include "libioregion.h"
+
+/*
+ * Built against the headers of a kernel without the series (a
+ * distribution's): the uAPI as KVM_CAP_IOREGIONFD defines it.
+ * userspace/test/uapi_layout.c (the real header) and test/layout.c (this
+ * copy) check both against the same numbers.
+ */
+#ifndef KVM_SET_IOREGION
+#define KVM_CAP_IOREGIONFD		224
+#define KVM_IOREGION_PIO		(1 << 0)
+#define KVM_IOREGION_POSTED_WRITES	(1 << 1)
+#define KVM_IOREGION_DEASSIGN		(1 << 2)
+struct kvm_ioregion {
+	__u64 guest_paddr;
+	__u64 memory_size;
+	__u64 user_data;
+	__s32 read_fd;
+	__s32 write_fd;
+	__u32 flags;
+	__u32 timeout_ms;
+	__u8  pad[32];
+};
+#define KVM_SET_IOREGION	_IOW(KVMIO, 0xd2, struct kvm_ioregion)
+#endif
 
 #define CMD_SIZE	sizeof(struct ioregionfd_cmd)
 #define RESP_SIZE	sizeof(struct ioregionfd_resp)

@@ -6,17 +6,47 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 
 #define RING_ENTRIES	(2 * IOREGION_MAX_FDS)
 
+/*
+ * The ring starts disabled and may only ever carry what the engine sends:
+ * io_uring requests bypass seccomp, and a confined process must not be
+ * able to open files or sockets through it.
+ */
+static const unsigned char ring_ops[] = {
+	IORING_OP_RECV, IORING_OP_SEND, IORING_OP_READ, IORING_OP_WRITE,
+	IORING_OP_ASYNC_CANCEL,
+};
+
 int ioregion_uring_init(struct ioregion_dev *dev)
 {
-	int ret = io_uring_queue_init(RING_ENTRIES, &dev->ring, 0);
+	struct io_uring_restriction res[sizeof(ring_ops)] = { 0 };
+	struct io_uring_params p = { .flags = IORING_SETUP_R_DISABLED };
+	unsigned int i;
+	int ret;
 
+	ret = io_uring_queue_init_params(RING_ENTRIES, &dev->ring, &p);
 	if (ret)
 		return ret;
+	for (i = 0; i < sizeof(ring_ops); i++) {
+		res[i].opcode = IORING_RESTRICTION_SQE_OP;
+		res[i].sqe_op = ring_ops[i];
+	}
+	/* liburing 2.3 declares, but does not export, the wrappers. */
+	if (syscall(__NR_io_uring_register, dev->ring.ring_fd,
+		    IORING_REGISTER_RESTRICTIONS, res, sizeof(ring_ops)) ||
+	    syscall(__NR_io_uring_register, dev->ring.ring_fd,
+		    IORING_REGISTER_ENABLE_RINGS, NULL, 0))
+		ret = -errno;
+	if (ret) {
+		io_uring_queue_exit(&dev->ring);
+		return ret;
+	}
 	dev->ring_ready = true;
 	return 0;
 }

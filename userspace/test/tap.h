@@ -9,10 +9,11 @@
 static int tap_n, tap_failed;
 
 #define tap_ok(cond, ...) do {						\
+	int _ok = !!(cond);	/* evaluated once */			\
 	tap_n++;							\
-	if (!(cond))							\
+	if (!_ok)							\
 		tap_failed++;						\
-	printf("%sok %d ", (cond) ? "" : "not ", tap_n);		\
+	printf("%sok %d ", _ok ? "" : "not ", tap_n);			\
 	printf(__VA_ARGS__);						\
 	printf("\n");							\
 } while (0)

@@ -9,12 +9,19 @@
  * commands, validates them, calls the callbacks and sends the responses,
  * in as few system calls as the engine allows.
  *
+ * A VMM hands a device process a grant (a window of guest MMIO or PIO
+ * space); the device proposes the regions it wants inside it over a
+ * control socket, the VMM validates and binds them, and replies with the
+ * interrupt eventfds the device raises directly.  Once set up, the device
+ * process may confine itself with ioregion_sandbox().
+ *
  * Every function that can fail returns a negative errno.
  */
 #ifndef LIBIOREGION_H
 #define LIBIOREGION_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <libioregion/ioregion.h>	/* <linux/ioregion.h>, as shipped */
 
 #ifdef __cplusplus
@@ -23,7 +30,10 @@ extern "C" {
 
 struct ioregion_dev;
 
-/* The device's registers.  @size is 1, 2, 4 or 8, or 0 for a doorbell. */
+/*
+ * The device's registers.  @size is 1, 2, 4 or 8; a doorbell write that
+ * KVM took without decoding the instruction has size 0 and data 0.
+ */
 struct ioregion_ops {
 	uint64_t (*read)(void *opaque, uint64_t user_data, uint64_t offset,
 			 unsigned int size);
@@ -69,6 +79,86 @@ int ioregion_check_cmd(const struct ioregion_dev *dev,
 		       const struct ioregionfd_cmd *cmd);
 void ioregion_dev_stats(const struct ioregion_dev *dev,
 			struct ioregion_stats *stats);
+
+/* ---- Layout: what a VMM grants and what a device proposes ---- */
+
+/* A window of guest address space the VMM lets one device have. */
+struct ioregion_grant {
+	uint64_t base;		/* guest physical address, or first port */
+	uint64_t size;		/* bytes, or ports */
+	uint32_t flags;		/* IOREGION_GRANT_* */
+	uint32_t timeout_ms;	/* kvm_ioregion.timeout_ms of every region */
+};
+
+#define IOREGION_GRANT_PIO	(1u << 0)	/* port I/O, not MMIO */
+#define IOREGION_GRANT_POSTED	(1u << 1)	/* posted writes and doorbells allowed */
+
+/* One region a device asks for, relative to its grant. */
+struct ioregion_layout_entry {
+	uint64_t offset;	/* from ioregion_grant.base */
+	uint64_t size;		/* 0: an MMIO doorbell (posted writes only) */
+	uint64_t user_data;	/* echoed in every command */
+	uint32_t flags;		/* IOREGION_LAYOUT_* */
+	uint32_t reserved;	/* zero */
+};
+
+#define IOREGION_LAYOUT_PIO	(1u << 0)	/* must agree with the grant */
+#define IOREGION_LAYOUT_POSTED	(1u << 1)	/* writes need no response */
+
+#define IOREGION_LAYOUT_MAX	16
+
+struct ioregion_layout {
+	uint32_t nr;		/* entries used */
+	uint32_t reserved;	/* zero */
+	struct ioregion_layout_entry e[IOREGION_LAYOUT_MAX];
+};
+
+int ioregion_check_layout(const struct ioregion_grant *grant,
+			  const struct ioregion_layout *layout);
+
+/* ---- Control socket: the device proposes, the VMM replies ---- */
+
+#define IOREGION_REPLY_MAX_FDS	8
+
+int ioregion_propose(int ctl_fd, const struct ioregion_layout *layout,
+		     int kvm_fd, int *fds, int *nr_fds);
+int ioregion_recv_proposal(int ctl_fd, struct ioregion_layout *layout,
+			   int *kvm_fd);
+int ioregion_reply(int ctl_fd, int status, const int *fds, int nr_fds);
+
+/* ---- VMM side: KVM_SET_IOREGION, irqfd and resamplefd ---- */
+
+int ioregion_probe(int kvm_fd, uint64_t *features);
+int ioregion_bind(int vm_fd, const struct ioregion_grant *grant,
+		  const struct ioregion_layout *layout, int kvm_fd);
+int ioregion_unbind(int vm_fd, const struct ioregion_grant *grant,
+		    const struct ioregion_layout *layout);
+
+struct ioregion_routes;
+
+/* ioregion_routes_create() flags */
+#define IOREGION_ROUTES_IRQCHIP	(1u << 0)	/* keep KVM's PIC/IOAPIC routes */
+
+int ioregion_routes_create(struct ioregion_routes **routesp, int vm_fd,
+			   unsigned int flags);
+void ioregion_routes_destroy(struct ioregion_routes *routes);
+int ioregion_irq_intx(int vm_fd, uint32_t gsi, int *irq_fd, int *resample_fd);
+int ioregion_irq_msi(struct ioregion_routes *routes, uint32_t gsi,
+		     uint64_t address, uint32_t data, int *irq_fd);
+int ioregion_irq_release(int vm_fd, uint32_t gsi, int irq_fd, int resample_fd);
+
+/* ---- Device side: confinement after setup ---- */
+
+struct ioregion_sandbox {
+	unsigned int flags;		/* IOREGION_SANDBOX_* */
+	uid_t uid;			/* with IOREGION_SANDBOX_SETID */
+	gid_t gid;
+	const char *const *allow;	/* more system calls by name, NULL-ended */
+};
+
+#define IOREGION_SANDBOX_SETID	(1u << 0)	/* drop to uid/gid, no groups */
+
+int ioregion_sandbox(const struct ioregion_sandbox *sandbox);
 
 #ifdef __cplusplus
 }
