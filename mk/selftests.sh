@@ -11,7 +11,8 @@ guest=$top/build/guest-$flavour
 src=$top/build/src/tools/testing/selftests/kvm
 # Ours, then the stock regression set.  Only these: Debian's 6.1 tree has
 # selftests that do not build (dirty_log_test).
-tests=$(cat "$top/mk/guest/tests.txt" | sed 's/#.*//' | awk 'NF {print $1}')
+# Entries under libioregion/ are the library's in-VM tests, built below.
+tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" | awk 'NF && $1 !~ /^libioregion\// {print $1}')
 echo ">> building $(echo $tests | wc -w) KVM selftests (static)"
 mkdir -p "$out" "$guest"
 make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
@@ -20,3 +21,20 @@ make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
 	TEST_GEN_PROGS_x86_64="$tests" TEST_GEN_PROGS_EXTENDED_x86_64=
 for t in $tests; do cp "$out/$t" "$guest/$(basename "$t")"; done
 cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" "$guest/"
+
+# libioregion's in-VM test: the selftest library for
+# the guest side, libioregion (static, like the selftests) for the rest.
+echo ">> building libioregion, and its in-VM test (static)"
+lib=$top/build/userspace
+make -s -C "$top/userspace" O="$lib" all
+with_selftest_lib() { # output source
+	gcc -static -no-pie -O2 -g -std=gnu99 -Wall -Werror -D_GNU_SOURCE \
+		-U_FORTIFY_SOURCE -fno-stack-protector -fno-PIE \
+		-I"$top/build/src/tools/include" \
+		-I"$top/build/src/tools/arch/x86/include" -I"$src/include" \
+		-I"$src/include/x86_64" -I"$src/.." -isystem "$obj/usr/include" \
+		-I"$top/userspace/src/include" -I"$lib/include" -o "$1" "$2" \
+		"$out"/lib/*.o "$out"/lib/x86_64/*.o "$lib/libioregion.a" \
+		-luring -lseccomp -pthread -ldl
+}
+with_selftest_lib "$guest/libioregion_vm_test" "$top/userspace/test/vm_test.c"

@@ -166,7 +166,8 @@ int ioregion_check_cmd(const struct ioregion_dev *dev,
 	r = find_region(dev, cmd->user_data);
 	if (!r)
 		return -ENOENT;
-	if (!r->size ? cmd->offset != 0 || cmd->size :
+	/* A doorbell takes writes at its address, decoded (sized) or not. */
+	if (!r->size ? cmd->offset != 0 || cmd->op != IOREGIONFD_CMD_WRITE :
 	    !cmd->size || cmd->offset >= r->size ||
 	    cmd->size > r->size - cmd->offset)
 		return -ERANGE;

@@ -54,6 +54,11 @@ int main(void)
 	tap_expect(ioregion_check_cmd(dev, &c), 0, "posted 4-byte write");
 	c = (struct ioregionfd_cmd){ .op = IOREGIONFD_CMD_WRITE, .user_data = 2 };
 	tap_expect(ioregion_check_cmd(dev, &c), 0, "doorbell write of size 0");
+	c = read4(2, 0);
+	c.op = IOREGIONFD_CMD_WRITE;
+	c.flags = 0;
+	c.data = 0xb0b0;
+	tap_expect(ioregion_check_cmd(dev, &c), 0, "decoded 4-byte doorbell write with data");
 
 	c = read4(1, 0);
 	c.op = 2;
@@ -97,6 +102,8 @@ int main(void)
 	c = (struct ioregionfd_cmd){ .op = IOREGIONFD_CMD_WRITE, .user_data = 2,
 				     .offset = 4 };
 	tap_expect(ioregion_check_cmd(dev, &c), -ERANGE, "doorbell at offset 4");
+	c = read4(2, 0);
+	tap_expect(ioregion_check_cmd(dev, &c), -ERANGE, "read of a doorbell");
 	c = (struct ioregionfd_cmd){ .op = IOREGIONFD_CMD_WRITE, .user_data = 1 };
 	tap_expect(ioregion_check_cmd(dev, &c), -ERANGE, "size 0 on a region with a size");
 	c = read4(3, 0);
