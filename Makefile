@@ -7,13 +7,14 @@
 FLAVOUR ?= test
 CMD ?=
 
-.PHONY: help deps kernel selftests vm check run patches lib install clean
+.PHONY: help deps kernel selftests vm check bench run patches lib install clean
 
 help:
 	@echo "make deps      install what is missing from Debian's packages"
 	@echo "make kernel    base tree + series -> build/obj-\$$FLAVOUR (test|bench)"
 	@echo "make vm        boot the test machine; CMD='...' runs CMD there"
 	@echo "make check     unit tests + selftests in the test machine + log check"
+	@echo "make bench     every MMIO path side by side -> build/results/bench.*"
 	@echo "make run       the main job (see README.md)"
 	@echo "make patches   the series as git format-patch in build/patches/"
 	@echo "make lib       libioregion (userspace/) in build/userspace/"
@@ -34,6 +35,9 @@ vm: selftests
 
 check: deps
 	@mk/check.sh
+
+bench: deps
+	@mk/bench.sh
 
 # Until the demo VMM lands, the main job is the data-path selftests shown
 # live in the test machine.

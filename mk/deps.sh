@@ -1,11 +1,13 @@
 #!/bin/bash
 # mk/deps.sh: install what a fresh Debian 12 machine lacks, from Debian's
-# packages.  Idempotent: does nothing when everything is there.
+# packages, plus any named as arguments.  Idempotent: does nothing when
+# everything is there.
 set -euo pipefail
 pkgs=(linux-source-6.1 qemu-system-x86 qemu-system-data seabios build-essential
       flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
       busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
       ccache python3 perl git man-db)
+pkgs+=("$@")	# what one target needs on top (make bench: gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -22,9 +22,9 @@ make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
 for t in $tests; do cp "$out/$t" "$guest/$(basename "$t")"; done
 cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" "$guest/"
 
-# libioregion's in-VM test: the selftest library for
+# libioregion's in-VM test and the benchmark: the selftest library for
 # the guest side, libioregion (static, like the selftests) for the rest.
-echo ">> building libioregion, and its in-VM test (static)"
+echo ">> building libioregion, its in-VM test and the benchmark (static)"
 lib=$top/build/userspace
 make -s -C "$top/userspace" O="$lib" all
 with_selftest_lib() { # output source
@@ -38,3 +38,4 @@ with_selftest_lib() { # output source
 		-luring -lseccomp -pthread -ldl
 }
 with_selftest_lib "$guest/libioregion_vm_test" "$top/userspace/test/vm_test.c"
+with_selftest_lib "$guest/ioregion_bench" "$top/userspace/bench/ioregion_bench.c"
