@@ -14,6 +14,9 @@ src=$top/build/src/tools/testing/selftests/kvm
 # Entries under libioregion/ are the library's in-VM tests, built below.
 tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" | awk 'NF && $1 !~ /^libioregion\// {print $1}')
 echo ">> building $(echo $tests | wc -w) KVM selftests (static)"
+# A fresh test-machine tree: nothing left over from an older build can hide
+# a file this script no longer provides.
+rm -rf "$guest"
 mkdir -p "$out" "$guest"
 make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
 	KHDR_INCLUDES="-isystem $obj/usr/include" \
