@@ -393,13 +393,36 @@ static double scaling(int nr_vcpus, bool shared)
 	return (double)nr_vcpus * count * 1e9 / t[reps / 2];
 }
 
-static double ratio(enum mode a, enum mode b)
+/* The ratios the issue sets targets for: a over b, medians (or throughput). */
+static const struct {
+	const char *name, *target;
+	enum mode a, b;		/* b == NR_MODES: shared_fd/per_vcpu_fd */
+} ratio_defs[] = {
+	{ "ioregionfd_read/forwarded_read", "<= 0.6", IOR_READ, FORWARDED },
+	{ "ioregionfd_read_polling/forwarded_read", "<= 0.3", IOR_POLL, FORWARDED },
+	{ "ioregionfd_posted_write/ioeventfd_write", "<= 1.3", IOR_POSTED, IOEVENTFD },
+	{ "shadow_read/inkernel_read", "<= 1.2", SHADOW, INKERNEL },
+	{ "shared_fd/per_vcpu_fd", ">= 0.9", NR_MODES, NR_MODES },
+};
+
+#define NR_RATIOS	ARRAY_SIZE(ratio_defs)
+
+/* Ratio @i, or false when a mode it needs was not measured. */
+static bool ratio(unsigned int i, double shared, double per_vcpu, double *v)
 {
-	return results[a].median / results[b].median;
+	enum mode a = ratio_defs[i].a, b = ratio_defs[i].b;
+
+	if (a == NR_MODES) {
+		*v = shared / per_vcpu;
+		return true;
+	}
+	*v = results[a].median / results[b].median;
+	return results[a].valid && results[b].valid;
 }
 
 static void print_table(double tput1, double shared, double per_vcpu)
 {
+	double v;
 	int i;
 
 	printf("\n%-26s %12s %12s   %s\n", "mode", "median ns", "p99 ns", "what");
@@ -411,16 +434,13 @@ static void print_table(double tput1, double shared, double per_vcpu)
 		printf("%-26s %12.0f %12.0f   %s\n", results[i].name, results[i].median,
 		       results[i].p99, results[i].what);
 	}
-	printf("\nratio                                       measured  target\n");
-	printf("ioregionfd_read/forwarded_read              %8.2f  <= 0.6\n",
-	       ratio(IOR_READ, FORWARDED));
-	printf("ioregionfd_read_polling/forwarded_read      %8.2f  <= 0.3\n",
-	       ratio(IOR_POLL, FORWARDED));
-	printf("ioregionfd_posted_write/ioeventfd_write     %8.2f  <= 1.3\n",
-	       ratio(IOR_POSTED, IOEVENTFD));
-	printf("shadow_read/inkernel_read                   %8s  <= 1.2\n", "-");
-	printf("shared_fd/per_vcpu_fd (2 vCPUs, throughput) %8.2f  >= 0.9\n",
-	       shared / per_vcpu);
+	printf("\n%-44s %8s  %s\n", "ratio", "measured", "target");
+	for (i = 0; i < (int)NR_RATIOS; i++) {
+		if (ratio(i, shared, per_vcpu, &v))
+			printf("%-44s %8.2f  %s\n", ratio_defs[i].name, v, ratio_defs[i].target);
+		else
+			printf("%-44s %8s  %s\n", ratio_defs[i].name, "-", ratio_defs[i].target);
+	}
 	printf("\nreads per second: 1 vCPU %.0f; 2 vCPUs, one fd %.0f; 2 vCPUs, fd each %.0f\n",
 	       tput1, shared, per_vcpu);
 	printf("posted write, ns each by burst length:");
@@ -435,6 +455,7 @@ static void print_json(double tput1, double shared, double per_vcpu)
 	struct utsname u;
 	char date[32];
 	time_t now = time(NULL);
+	double v;
 	int i;
 
 	uname(&u);
@@ -451,13 +472,15 @@ static void print_json(double tput1, double shared, double per_vcpu)
 		printf("%s\n", i < NR_MODES - 1 ? "," : "");
 	}
 	printf("  },\n  \"ratios\": {\n");
-	printf("    \"ioregionfd_read/forwarded_read\": %.3f,\n", ratio(IOR_READ, FORWARDED));
-	printf("    \"ioregionfd_read_polling/forwarded_read\": %.3f,\n",
-	       ratio(IOR_POLL, FORWARDED));
-	printf("    \"ioregionfd_posted_write/ioeventfd_write\": %.3f,\n",
-	       ratio(IOR_POSTED, IOEVENTFD));
-	printf("    \"shadow_read/inkernel_read\": null,\n");
-	printf("    \"shared_fd/per_vcpu_fd\": %.3f\n  },\n", shared / per_vcpu);
+	for (i = 0; i < (int)NR_RATIOS; i++) {
+		printf("    \"%s\": ", ratio_defs[i].name);
+		if (ratio(i, shared, per_vcpu, &v))
+			printf("%.3f", v);
+		else
+			printf("null");
+		printf("%s\n", i < (int)NR_RATIOS - 1 ? "," : "");
+	}
+	printf("  },\n");
 	printf("  \"throughput_reads_per_s\": {\"1_vcpu\": %.0f, \"2_vcpus_shared_fd\": %.0f, "
 	       "\"2_vcpus_fd_each\": %.0f},\n", tput1, shared, per_vcpu);
 	printf("  \"posted_burst_ns\": {");

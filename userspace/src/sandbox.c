@@ -17,7 +17,6 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -100,14 +99,14 @@ int ioregion_sandbox(const struct ioregion_sandbox *sb)
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
-	/* Every thread of the process, not only the caller. */
+	/* Every thread of the process; seccomp_load() sets no-new-privs. */
 	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (!ret)
+		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
 	if (!ret)
 		ret = build_filter(ctx, sb);
 	if (!ret && sb->flags & IOREGION_SANDBOX_SETID)
 		ret = drop_ids(sb);
-	if (!ret && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		ret = -errno;
 	if (!ret)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -155,25 +155,25 @@ void ioregion_routes_destroy(struct ioregion_routes *routes)
 int ioregion_irq_intx(int vm_fd, uint32_t gsi, int *irq_fd, int *resample_fd)
 {
 	struct kvm_irqfd irqfd = { .gsi = gsi, .flags = KVM_IRQFD_FLAG_RESAMPLE };
-	int ret;
+	int fd, rfd, ret = 0;
 
 	if (!irq_fd || !resample_fd)
 		return -EINVAL;
-	irqfd.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	irqfd.resamplefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if ((int)irqfd.fd < 0 || (int)irqfd.resamplefd < 0)
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	irqfd.fd = fd;
+	irqfd.resamplefd = rfd;
+	if (fd < 0 || rfd < 0 || ioctl(vm_fd, KVM_IRQFD, &irqfd))
 		ret = -errno;
-	else
-		ret = ioctl(vm_fd, KVM_IRQFD, &irqfd) ? -errno : 0;
 	if (ret) {
-		if ((int)irqfd.fd >= 0)
-			close(irqfd.fd);
-		if ((int)irqfd.resamplefd >= 0)
-			close(irqfd.resamplefd);
+		if (fd >= 0)
+			close(fd);
+		if (rfd >= 0)
+			close(rfd);
 		return ret;
 	}
-	*irq_fd = irqfd.fd;
-	*resample_fd = irqfd.resamplefd;
+	*irq_fd = fd;
+	*resample_fd = rfd;
 	return 0;
 }
 
@@ -184,7 +184,7 @@ int ioregion_irq_msi(struct ioregion_routes *rt, uint32_t gsi,
 	struct kvm_irqfd irqfd = { .gsi = gsi };
 	bool added = false;
 	uint32_t i;
-	int ret;
+	int fd, ret;
 
 	if (!rt || !irq_fd)
 		return -EINVAL;
@@ -209,17 +209,16 @@ int ioregion_irq_msi(struct ioregion_routes *rt, uint32_t gsi,
 	};
 	ret = push_routes(rt);
 	if (!ret) {
-		irqfd.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if ((int)irqfd.fd < 0)
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		irqfd.fd = fd;
+		if (fd < 0 || ioctl(rt->vm_fd, KVM_IRQFD, &irqfd))
 			ret = -errno;
-		else if (ioctl(rt->vm_fd, KVM_IRQFD, &irqfd))
-			ret = -errno;
-		if (ret && (int)irqfd.fd >= 0)
-			close(irqfd.fd);
-	}
-	if (!ret) {
-		*irq_fd = irqfd.fd;
-		return 0;
+		if (!ret) {
+			*irq_fd = fd;
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
 	}
 	/* Put the table back as it was. */
 	if (added)
