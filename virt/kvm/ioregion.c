@@ -45,6 +45,7 @@
 #include <linux/uio.h>
 #include <net/sock.h>
 #include <asm/unaligned.h>
+#include <trace/events/kvm.h>
 
 static_assert(sizeof(struct kvm_ioregion) == 72);
 static_assert(sizeof(struct ioregionfd_cmd) == 32);
@@ -53,6 +54,15 @@ static_assert(sizeof(struct ioregionfd_resp) == 32);
 /* The io bus stores lengths as int; PIO ports are 16 bits. */
 #define IOREGION_MAX_SIZE	((u64)INT_MAX)
 #define IOREGION_PIO_LIMIT	0x10000
+
+/*
+ * How long a vCPU waiting for a response polls the channel before it
+ * sleeps, in ns, like halt_poll_ns for interrupts: a device that answers
+ * in time (one that busy-polls its end, say) then costs no sleep and no
+ * wakeup, but the vCPU's CPU stays busy meanwhile.  0 never polls.
+ */
+static unsigned int ioregion_poll_ns;
+module_param(ioregion_poll_ns, uint, 0644);
 
 /* Wait queues a channel may need: a pipe has two, and so has its peer. */
 #define IOREGION_MAX_POLLS	4
@@ -438,10 +448,28 @@ static int ioregion_send(struct ioregion_chan *chan, struct ioregionfd_cmd *cmd,
 	return ret;
 }
 
+/*
+ * Spin until something happens on the files since @seen or @stop (ns,
+ * ktime_get()) passes; false if nothing did.  Nothing is held here.
+ */
+static bool ioregion_poll(struct ioregion_chan *chan, int seen, u64 stop)
+{
+	while (ktime_get_ns() < stop) {
+		if (ioregion_kicked(chan, seen))
+			return true;
+		if (need_resched() || signal_pending(current))
+			break;
+		cpu_relax();
+	}
+	return false;
+}
+
 /* Wait for the response to @w; 0, -EINTR, or why the channel died. */
 static int ioregion_wait(struct kvm_ioregion_waiter *w)
 {
+	unsigned int poll_ns = READ_ONCE(ioregion_poll_ns);
 	struct ioregion_chan *chan = w->chan;
+	u64 stop = poll_ns ? ktime_get_ns() + poll_ns : 0;
 	int seen, ret;
 	long left;
 
@@ -455,6 +483,8 @@ static int ioregion_wait(struct kvm_ioregion_waiter *w)
 		ret = READ_ONCE(chan->err);
 		if (ret)
 			return ret;
+		if (stop && ioregion_poll(chan, seen, stop))
+			continue;
 
 		left = ioregion_time_left(w->deadline);
 		if (left)
@@ -562,6 +592,8 @@ static int ioregion_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 	if (ioregion_send(srcu_dereference(r->chan, &vcpu->kvm->srcu), &cmd,
 			  NULL, 0, true))
 		return -EOPNOTSUPP;
+	trace_kvm_ioregion_cmd(vcpu->vcpu_id, false, r->paddr, addr, len, true,
+			       true, cmd.data);
 	return 0;
 }
 
@@ -576,6 +608,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	unsigned long deadline = 0;
 	struct ioregion *r;
 	bool posted;
+	u64 data;
 	int ret;
 
 	if (w->chan) {
@@ -589,6 +622,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	}
 
 	w->user_data = 0;
+	w->region = 0;
 	dev = kvm_io_bus_find_dev(vcpu->kvm, bus_idx, addr, len, &ioregion_ops);
 	if (!dev)
 		return -EOPNOTSUPP;
@@ -597,6 +631,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		return -EOPNOTSUPP;
 
 	w->user_data = r->user_data;
+	w->region = r->paddr;
 	posted = is_write && (r->flags & KVM_IOREGION_POSTED_WRITES);
 	ioregion_make_cmd(&cmd, r, addr, len, is_write, val, posted);
 	if (r->timeout_ms)
@@ -609,6 +644,10 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	if (posted) {
 		ret = ioregion_send(chan, &cmd, NULL, deadline, false);
 		ioregion_chan_put(chan);
+		if (!ret)
+			trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
+					       w->region, addr, len, true, true,
+					       cmd.data);
 		goto out;
 	}
 
@@ -621,6 +660,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		.bus_idx = bus_idx,
 		.is_write = is_write,
 		.user_data = w->user_data,
+		.region = w->region,
 		.progress = w->progress,
 	};
 	ret = ioregion_send(chan, &cmd, w, deadline, false);
@@ -630,13 +670,20 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		ioregion_chan_put(chan);
 		goto out;
 	}
+	trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS, w->region,
+			       addr, len, is_write, false, cmd.data);
 wait:
 	ret = ioregion_wait(w);
-	if (ret != -EINTR) {
-		if (!ret && !is_write)
-			ioregion_put_val(val, len, w->data);
-		ioregion_waiter_done(w);
+	if (ret == -EINTR)
+		goto out;
+	if (!ret) {
+		data = is_write ? ioregion_get_val(val, len) : w->data;
+		trace_kvm_ioregion_resp(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
+					w->region, addr, len, is_write, data);
+		if (!is_write)
+			ioregion_put_val(val, len, data);
 	}
+	ioregion_waiter_done(w);
 out:
 	kvm_vcpu_srcu_read_lock(vcpu);
 	return ret;
@@ -694,6 +741,9 @@ static void ioregion_fail_exit(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	run->ioregionfd_failure.user_data = vcpu->ioregion.user_data;
 	run->ioregionfd_failure.reason = ioregion_fail_reason(err);
 	run->ioregionfd_failure.error = -err;
+	trace_kvm_ioregion_fail(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
+				vcpu->ioregion.region, addr, len, is_write,
+				run->ioregionfd_failure.reason, err);
 }
 
 /*
