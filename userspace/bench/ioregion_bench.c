@@ -11,9 +11,14 @@
  *
  * Devices are libioregion device processes (the recv engine, or io_uring
  * busy-polling); the forwarded mode hands KVM_EXIT_MMIO to the same kind
- * of device over a UNIX socket, as multi-process QEMU does today.
+ * of device over a UNIX socket, as multi-process QEMU does today.  In the
+ * polling mode the vCPU also polls for up to POLL_NS before it sleeps
+ * (kvm.ioregion_poll_ns, set for that mode only), where the kernel can.
  *
- *   ioregion_bench [-n COUNT] [-r REPS] [-a ACCEL]
+ *   ioregion_bench [-n COUNT] [-r REPS] [-a ACCEL] [-P POLL_NS] [-m MODE,...]
+ *
+ * -m measures only the modes named (no scaling series, no JSON): a known
+ * load to look at with ioregion_lat or perf.
  *
  * Built with the KVM selftest library (see mk/selftests.sh); `make bench`
  * runs it in the test machine booted with the `bench` kernel.
@@ -24,6 +29,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -50,6 +56,8 @@
 
 static int count = 1000, reps = 10;
 static const char *accel = "unknown";
+static long poll_ns = 1000000;
+static const char *only;	/* -m: the modes to measure, comma-separated */
 
 /* ---- guest: runs what the host put in these, one batch per SYNC ---- */
 
@@ -229,6 +237,19 @@ struct result {
 	bool valid;
 };
 
+static bool wanted(const char *name)
+{
+	size_t len = strlen(name);
+	const char *p;
+
+	if (!only)
+		return true;
+	for (p = only; (p = strstr(p, name)); p += len)
+		if ((p == only || p[-1] == ',') && (!p[len] || p[len] == ','))
+			return true;
+	return false;
+}
+
 /* Time REPS batches of @n accesses (after WARMUP); ns per access. */
 static void measure(struct kvm_vm *vm, struct kvm_vcpu *vcpu, enum op op,
 		    uint64_t addr, uint64_t n, struct result *res)
@@ -236,6 +257,8 @@ static void measure(struct kvm_vm *vm, struct kvm_vcpu *vcpu, enum op op,
 	uint64_t t[MAX_REPS], t0;
 	int i;
 
+	if (res->name && !wanted(res->name))
+		return;
 	set_op(vm, op, addr, n);
 	for (i = 0; i < WARMUP + reps; i++) {
 		t0 = now_ns();
@@ -264,6 +287,24 @@ static struct result results[NR_MODES] = {
 	[SHADOW]     = { "shadow_read", "device shadow (not in this kernel yet)" },
 };
 
+#define POLL_PARAM	"/sys/module/kvm/parameters/ioregion_poll_ns"
+
+/* Set kvm.ioregion_poll_ns to @ns; the old value, or -1 if there is none. */
+static long set_vcpu_poll(long ns)
+{
+	long old = -1;
+	FILE *f;
+
+	f = fopen(POLL_PARAM, "r+");
+	if (!f)
+		return -1;
+	TEST_ASSERT(fscanf(f, "%ld", &old) == 1, "reading " POLL_PARAM);
+	rewind(f);
+	fprintf(f, "%ld\n", ns);
+	TEST_ASSERT(!fclose(f), "writing " POLL_PARAM);
+	return old;
+}
+
 static const uint64_t bursts[BURSTS] = { 1, 4, 16, 64, 256, 1024, 4096 };
 static double burst_ns[BURSTS];
 
@@ -281,9 +322,11 @@ static void single_vcpu_modes(void)
 	struct kvm_ioeventfd ioev = { .addr = EVENTFD_GPA, .len = 4 };
 	int kfd[2], fwd[1], evfd;
 	struct kvm_vcpu *vcpu;
+	static char poll_what[96];
 	pthread_t drain;
 	struct kvm_vm *vm;
 	pid_t pids[3];
+	long old_poll;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	vcpu_args_set(vcpu, 1, 0);
@@ -310,14 +353,23 @@ static void single_vcpu_modes(void)
 	measure(vm, vcpu, OP_READ, SYNC_GPA, count, &results[IOR_READ]);
 	measure(vm, vcpu, OP_WRITE, SYNC_GPA, count, &results[IOR_WRITE]);
 	measure(vm, vcpu, OP_WRITE, POSTED_GPA, count, &results[IOR_POSTED]);
+	old_poll = set_vcpu_poll(poll_ns);
 	measure(vm, vcpu, OP_READ, POLL_GPA, count, &results[IOR_POLL]);
+	if (old_poll >= 0) {
+		set_vcpu_poll(old_poll);
+		snprintf(poll_what, sizeof(poll_what), "%s, vCPU polls %ld us",
+			 results[IOR_POLL].what, poll_ns / 1000);
+		results[IOR_POLL].what = poll_what;
+	}
 	measure(vm, vcpu, OP_WRITE, EVENTFD_GPA, count, &results[IOEVENTFD]);
+	if (only)
+		goto out;
 
 	/* Posted writes in bursts, each closed by one read: batching. */
 	g_flush_addr = SYNC_GPA;
 	sync_global_to_guest(vm, g_flush_addr);
 	for (int b = 0; b < BURSTS; b++) {
-		struct result r;
+		struct result r = { 0 };
 		uint64_t n = bursts[b] > 1024 ? bursts[b] : 1024;
 
 		g_burst = bursts[b];
@@ -327,6 +379,7 @@ static void single_vcpu_modes(void)
 		burst_ns[b] = r.median;
 	}
 
+out:
 	for (int i = 0; i < 3; i++)
 		device_stop(pids[i]);
 	kvm_vm_free(vm);
@@ -420,9 +473,8 @@ static bool ratio(unsigned int i, double shared, double per_vcpu, double *v)
 	return results[a].valid && results[b].valid;
 }
 
-static void print_table(double tput1, double shared, double per_vcpu)
+static void print_modes(void)
 {
-	double v;
 	int i;
 
 	printf("\n%-26s %12s %12s   %s\n", "mode", "median ns", "p99 ns", "what");
@@ -434,6 +486,14 @@ static void print_table(double tput1, double shared, double per_vcpu)
 		printf("%-26s %12.0f %12.0f   %s\n", results[i].name, results[i].median,
 		       results[i].p99, results[i].what);
 	}
+}
+
+static void print_table(double tput1, double shared, double per_vcpu)
+{
+	double v;
+	int i;
+
+	print_modes();
 	printf("\n%-44s %8s  %s\n", "ratio", "measured", "target");
 	for (i = 0; i < (int)NR_RATIOS; i++) {
 		if (ratio(i, shared, per_vcpu, &v))
@@ -502,9 +562,9 @@ static void print_json(double tput1, double shared, double per_vcpu)
 int main(int argc, char **argv)
 {
 	double tput1, shared, per_vcpu;
-	int c;
+	int c, valid_names = 0;
 
-	while ((c = getopt(argc, argv, "n:r:a:")) != -1) {
+	while ((c = getopt(argc, argv, "n:r:a:P:m:")) != -1) {
 		switch (c) {
 		case 'n':
 			count = atoi(optarg);
@@ -515,8 +575,15 @@ int main(int argc, char **argv)
 		case 'a':
 			accel = optarg;
 			break;
+		case 'P':
+			poll_ns = atol(optarg);
+			break;
+		case 'm':
+			only = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-n COUNT] [-r REPS] [-a ACCEL]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n COUNT] [-r REPS] [-a ACCEL] "
+				"[-P POLL_NS] [-m MODE,...]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -526,7 +593,14 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("ioregion_bench: %d accesses x %d batches per mode (%d discarded), accel %s\n",
 	       count, reps, WARMUP, accel);
+	for (c = 0; only && c < NR_MODES; c++)
+		valid_names += wanted(results[c].name);
+	TEST_ASSERT(!only || valid_names, "-m %s: no such mode", only);
 	single_vcpu_modes();
+	if (only) {
+		print_modes();
+		return 0;
+	}
 	printf("single-vCPU modes done; scaling\n");
 	tput1 = scaling(1, true);
 	shared = scaling(2, true);
