@@ -42,3 +42,6 @@ with_selftest_lib() { # output source
 }
 with_selftest_lib "$guest/libioregion_vm_test" "$top/userspace/test/vm_test.c"
 with_selftest_lib "$guest/ioregion_bench" "$top/userspace/bench/ioregion_bench.c"
+# The BPF latency tool and its test.
+make -s -C "$top/userspace" O="$lib" tools
+cp "$lib/tools/ioregion_lat" "$top/userspace/test/ioregion_lat_test.sh" "$guest/"
