@@ -1,22 +1,27 @@
 #!/bin/bash
 # mk/bench.sh: `make bench`.  Boots the `bench` kernel (no debugging) once
 # and runs ioregion_bench there: every MMIO path side by side in one boot.
-# Keeps build/results/bench.{out,json,dat,svg}.  Never fails on a missed
-# target: performance is judged by reading the numbers, not by this exit code.
+# Keeps build/results/bench.{out,json,dat,svg}, and ioregion_lat.txt: the
+# BPF tool's histograms over a second, short run of the ioregionfd modes.
+# Never fails on a missed target: performance is judged by reading the
+# numbers, not by this exit code.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 results=$top/build/results
 "$top/mk/deps.sh" gnuplot-nox
 "$top/mk/kernel.sh" bench
 "$top/mk/selftests.sh" bench
-"$top/mk/vm.sh" bench bench "cd /tests && ./ioregion_bench ${BENCH_ARGS:-}"
+"$top/mk/vm.sh" bench bench "/tests/bench-run.sh ${BENCH_ARGS:-}"
 
 out=$results/bench.out
 accel=$(cat "$results/accel-bench.txt")
 sed -n '/^@@JSON-BEGIN/,/^@@JSON-END/p' "$out" | sed '1d;$d' |
 	sed "s/\"accel\": \"unknown\"/\"accel\": \"$accel\"/" >"$results/bench.json"
 sed -n '/^@@DAT-BEGIN/,/^@@DAT-END/p' "$out" | sed '1d;$d' >"$results/bench.dat"
+sed -n '/^@@LAT-BEGIN/,/^@@LAT-END/p' "$out" | sed '1d;$d' >"$results/ioregion_lat.txt"
 [ -s "$results/bench.json" ] || { echo "bench: no results in $out" >&2; exit 1; }
 gnuplot -e "dat='$results/bench.dat'; svg='$results/bench.svg'; accel='$accel'" \
 	"$top/mk/bench.gp"
+echo ">> ioregion_lat over the ioregionfd modes (build/results/ioregion_lat.txt):"
+cat "$results/ioregion_lat.txt"
 echo ">> build/results/bench.json, bench.svg (accel: $accel; under tcg compare ratios, not times)"

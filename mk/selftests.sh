@@ -23,7 +23,8 @@ make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
 	EXTRA_CFLAGS="-static -Werror" USERLDFLAGS=-static \
 	TEST_GEN_PROGS_x86_64="$tests" TEST_GEN_PROGS_EXTENDED_x86_64=
 for t in $tests; do cp "$out/$t" "$guest/$(basename "$t")"; done
-cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" "$guest/"
+cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" \
+	"$top/mk/guest/bench-run.sh" "$guest/"
 
 # libioregion's in-VM test and the benchmark: the selftest library for
 # the guest side, libioregion (static, like the selftests) for the rest.

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Runs inside the test machine for `make bench`: the benchmark (nothing
+# else running), then ioregion_lat over a short run of the ioregionfd
+# modes, between markers for mk/bench.sh.  Arguments go to ioregion_bench.
+cd /tests || exit 1
+./ioregion_bench "$@" || exit 1
+./ioregion_lat >/tmp/lat.out 2>&1 &
+lat=$!
+for _ in $(seq 300); do grep -q tracing /tmp/lat.out && break; sleep 0.1; done
+./ioregion_bench -n 500 -r 5 \
+	-m ioregionfd_read,ioregionfd_write,ioregionfd_posted_write,ioregionfd_read_polling
+kill -INT $lat
+wait $lat
+echo "@@LAT-BEGIN"
+cat /tmp/lat.out
+echo "@@LAT-END"
