@@ -39,7 +39,7 @@ count logcheck_test "$tmp/logcheck.tap"
 # its man pages.
 lib=$top/build/userspace
 if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1; then
-	for t in cmd_check engines layout sandbox; do
+	for t in cmd_check engines layout sandbox uart16550; do
 		timeout 120 "$lib/test/$t" >"$tmp/$t.tap" 2>&1 ||
 			grep -q '^not ok' "$tmp/$t.tap" ||
 			echo "not ok 1 $t exits cleanly" >>"$tmp/$t.tap"
