@@ -31,18 +31,21 @@ cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" \
 echo ">> building libioregion, its in-VM test and the benchmark (static)"
 lib=$top/build/userspace
 make -s -C "$top/userspace" O="$lib" all
-with_selftest_lib() { # output source
+with_selftest_lib() { # output source...
 	gcc -static -no-pie -O2 -g -std=gnu99 -Wall -Werror -D_GNU_SOURCE \
 		-U_FORTIFY_SOURCE -fno-stack-protector -fno-PIE \
 		-I"$top/build/src/tools/include" \
 		-I"$top/build/src/tools/arch/x86/include" -I"$src/include" \
 		-I"$src/include/x86_64" -I"$src/.." -isystem "$obj/usr/include" \
-		-I"$top/userspace/src/include" -I"$lib/include" -o "$1" "$2" \
+		-I"$top/userspace/src/include" -I"$lib/include" -I"$top/userspace/demo" \
+		-o "$1" "${@:2}" \
 		"$out"/lib/*.o "$out"/lib/x86_64/*.o "$lib/libioregion.a" \
 		-luring -lseccomp -pthread -ldl
 }
 with_selftest_lib "$guest/libioregion_vm_test" "$top/userspace/test/vm_test.c"
 with_selftest_lib "$guest/ioregion_bench" "$top/userspace/bench/ioregion_bench.c"
+with_selftest_lib "$guest/uart_vm_test" "$top/userspace/test/uart_vm_test.c" \
+	"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c"
 # The BPF latency tool and its test.
 make -s -C "$top/userspace" O="$lib" tools
 cp "$lib/tools/ioregion_lat" "$top/userspace/test/ioregion_lat_test.sh" "$guest/"
