@@ -25,10 +25,11 @@
 #include "kvm_util.h"
 #include "processor.h"
 
+#include "guest_irq.h"
+
 #define COM1		0x3f8
 #define COM1_GSI	4
 #define UART_VECTOR	0x40
-#define IOAPIC_GPA	0xfec00000ull
 enum { RBR, IER, IIR, LCR, MCR, LSR, MSR, SCR };
 #define FCR		IIR
 
@@ -40,30 +41,11 @@ static const char ping[] = "ping";
 static volatile uint64_t rx_n, irqs;
 static volatile char rx_buf[64];
 
-static uint8_t inb_(uint16_t port)
-{
-	uint8_t v;
-
-	asm volatile("inb %1, %0" : "=a"(v) : "d"(port));
-	return v;
-}
-
-static void outb_(uint16_t port, uint8_t v)
-{
-	asm volatile("outb %0, %1" : : "a"(v), "d"(port));
-}
-
-static void ioapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)IOAPIC_GPA = reg;
-	*(volatile uint32_t *)(IOAPIC_GPA + 0x10) = v;
-}
-
 static void uart_handler(struct ex_regs *regs)
 {
-	inb_(COM1 + IIR);
-	while (inb_(COM1 + LSR) & 0x01)
-		rx_buf[rx_n++ % sizeof(rx_buf)] = inb_(COM1 + RBR);
+	guest_inb(COM1 + IIR);
+	while (guest_inb(COM1 + LSR) & 0x01)
+		rx_buf[rx_n++ % sizeof(rx_buf)] = guest_inb(COM1 + RBR);
 	irqs++;
 	xapic_write_reg(APIC_EOI, 0);
 }
@@ -73,38 +55,34 @@ static void guest_code(void)
 	uint64_t i, start;
 
 	/* 8250_port.c autoconfig(): scratch, loopback, FIFO. */
-	outb_(COM1 + IER, 0);
-	GUEST_ASSERT_EQ(inb_(COM1 + IER) & 0x0f, 0);
-	outb_(COM1 + IER, 0x0f);
-	GUEST_ASSERT_EQ(inb_(COM1 + IER) & 0x0f, 0x0f);
-	outb_(COM1 + IER, 0);
-	outb_(COM1 + MCR, 0x10 | 0x0a);
-	GUEST_ASSERT_EQ(inb_(COM1 + MSR) & 0xf0, 0x90);
-	outb_(COM1 + MCR, 0);
-	outb_(COM1 + FCR, 0x01);
-	GUEST_ASSERT_EQ(inb_(COM1 + IIR) >> 6, 3);
+	guest_outb(COM1 + IER, 0);
+	GUEST_ASSERT_EQ(guest_inb(COM1 + IER) & 0x0f, 0);
+	guest_outb(COM1 + IER, 0x0f);
+	GUEST_ASSERT_EQ(guest_inb(COM1 + IER) & 0x0f, 0x0f);
+	guest_outb(COM1 + IER, 0);
+	guest_outb(COM1 + MCR, 0x10 | 0x0a);
+	GUEST_ASSERT_EQ(guest_inb(COM1 + MSR) & 0xf0, 0x90);
+	guest_outb(COM1 + MCR, 0);
+	guest_outb(COM1 + FCR, 0x01);
+	GUEST_ASSERT_EQ(guest_inb(COM1 + IIR) >> 6, 3);
 
 	/* 115200 8n1, FIFOs on and cleared, then a line of output. */
-	outb_(COM1 + LCR, 0x83);
-	outb_(COM1 + RBR, 1);
-	outb_(COM1 + IER, 0);
-	outb_(COM1 + LCR, 0x03);
-	outb_(COM1 + FCR, 0x07);
+	guest_outb(COM1 + LCR, 0x83);
+	guest_outb(COM1 + RBR, 1);
+	guest_outb(COM1 + IER, 0);
+	guest_outb(COM1 + LCR, 0x03);
+	guest_outb(COM1 + FCR, 0x07);
 	for (i = 0; i < sizeof(hello) - 1; i++) {
-		while (!(inb_(COM1 + LSR) & 0x20))
+		while (!(guest_inb(COM1 + LSR) & 0x20))
 			;
-		outb_(COM1 + RBR, hello[i]);
+		guest_outb(COM1 + RBR, hello[i]);
 	}
 	GUEST_SYNC(1);
 
-	/* COM1's IRQ through the IOAPIC, level-triggered; PICs masked. */
-	outb_(0x21, 0xff);
-	outb_(0xa1, 0xff);
-	xapic_enable();
-	ioapic_write(0x10 + 2 * COM1_GSI + 1, 0);
-	ioapic_write(0x10 + 2 * COM1_GSI, UART_VECTOR | 1 << 15);
-	outb_(COM1 + MCR, 0x0b);		/* DTR | RTS | OUT2 */
-	outb_(COM1 + IER, 0x01);		/* received data */
+	/* COM1's IRQ through the IOAPIC, level-triggered. */
+	guest_route_level_irq(COM1_GSI, UART_VECTOR);
+	guest_outb(COM1 + MCR, 0x0b);		/* DTR | RTS | OUT2 */
+	guest_outb(COM1 + IER, 0x01);		/* received data */
 	asm volatile("sti");
 	start = rdtsc();
 	while (rx_n < sizeof(ping) - 1) {

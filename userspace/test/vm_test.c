@@ -27,9 +27,10 @@
 #include "kvm_util.h"
 #include "processor.h"
 
+#include "guest_irq.h"
+
 #define MMIO_GPA	0xc0000000ull
 #define PIO_PORT	0x3f8
-#define IOAPIC_GPA	0xfec00000ull
 #define INTX_GSI	10
 #define INTX_VECTOR	0x50
 #define MSI_GSI		24
@@ -75,23 +76,12 @@ static void pio_write(uint16_t port, uint32_t v)
 	asm volatile("outl %0, %1" : : "a"(v), "d"(port));
 }
 
-static void pio_write8(uint16_t port, uint8_t v)
-{
-	asm volatile("outb %0, %1" : : "a"(v), "d"(port));
-}
-
 static uint32_t pio_read(uint16_t port)
 {
 	uint32_t v;
 
 	asm volatile("inl %1, %0" : "=a"(v) : "d"(port));
 	return v;
-}
-
-static void ioapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)IOAPIC_GPA = reg;
-	*(volatile uint32_t *)(IOAPIC_GPA + 0x10) = v;
 }
 
 static void intx_handler(struct ex_regs *regs)
@@ -107,12 +97,6 @@ static void msi_handler(struct ex_regs *regs)
 {
 	msi_seen++;
 	xapic_write_reg(APIC_EOI, 0);
-}
-
-static uint32_t ioapic_read(uint32_t reg)
-{
-	*(volatile uint32_t *)IOAPIC_GPA = reg;
-	return *(volatile uint32_t *)(IOAPIC_GPA + 0x10);
 }
 
 /* Wait for an interrupt; after a long while, say what the chips see. */
@@ -157,16 +141,7 @@ static void guest_code(void)
 	GUEST_ASSERT_EQ(mmio_read(R_BELLS), BELLS);
 	GUEST_SYNC(2);
 
-	/*
-	 * INTx on IOAPIC pin INTX_GSI: level, active high, to APIC 0.  The
-	 * same GSI also drives a PIC pin, which KVM wires to LINT0 as ExtINT:
-	 * mask the PICs, as an OS using the IOAPIC does.
-	 */
-	pio_write8(0x21, 0xff);
-	pio_write8(0xa1, 0xff);
-	xapic_enable();
-	ioapic_write(0x10 + 2 * INTX_GSI + 1, 0);
-	ioapic_write(0x10 + 2 * INTX_GSI, INTX_VECTOR | 1 << 15);
+	guest_route_level_irq(INTX_GSI, INTX_VECTOR);
 	asm volatile("sti");
 	for (i = 1; i <= IRQS; i++) {
 		/* Two items per raise: the second interrupt is the resample's. */

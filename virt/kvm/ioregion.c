@@ -608,7 +608,6 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	unsigned long deadline = 0;
 	struct ioregion *r;
 	bool posted;
-	u64 data;
 	int ret;
 
 	if (w->chan) {
@@ -677,11 +676,10 @@ wait:
 	if (ret == -EINTR)
 		goto out;
 	if (!ret) {
-		data = is_write ? ioregion_get_val(val, len) : w->data;
 		trace_kvm_ioregion_resp(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
-					w->region, addr, len, is_write, data);
+					w->region, addr, len, is_write, w->data);
 		if (!is_write)
-			ioregion_put_val(val, len, data);
+			ioregion_put_val(val, len, w->data);
 	}
 	ioregion_waiter_done(w);
 out:
