@@ -23,8 +23,17 @@ count() { # name file
 	p=$(grep -cE '^ok [0-9]+' "$2" | head -1)
 	s=$(grep -cE '^ok [0-9]+.*# SKIP' "$2" | head -1)
 	f=$(grep -cE '^not ok [0-9]+' "$2" | head -1)
-	pass=$((pass + p - s)); skip=$((skip + s)); fail=$((fail + f))
 	[ "$f" = 0 ] || grep -E '^not ok' "$2" | sed "s/^/  $1: /"
+	# Tests the plan announced but that never reported (a crashed or
+	# hung test machine, a killed test) fail too.
+	local plan
+	plan=$(grep -m1 -oE '^1\.\.[0-9]+' "$2" | cut -d. -f3)
+	if [ -n "$plan" ] && [ $((p + f)) -lt "$plan" ]; then
+		echo "not ok $((p + f + 1)) $((plan - p - f)) of $plan tests never reported" |
+			tee -a "$tap" | sed "s/^/  $1: /"
+		f=$((f + 1))
+	fi
+	pass=$((pass + p - s)); skip=$((skip + s)); fail=$((fail + f))
 }
 
 echo ">> host-side unit tests"

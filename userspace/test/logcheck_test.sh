@@ -16,6 +16,7 @@ plants=(
  '[    3.1] INFO: task ioregionfd_io_t:91 blocked for more than 30 seconds.'
  '[    3.1] =============================
 [    3.1] WARNING: suspicious RCU usage'
+ '[  153.3] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:'
 )
 n=0; fail=0
 echo "TAP version 13"; echo "1..$(( ${#plants[@]} + 1 ))"
