@@ -1,6 +1,7 @@
 #!/bin/bash
 # mk/kernel.sh FLAVOUR: base tree + our series -> build/obj-FLAVOUR/bzImage
 # and the uAPI headers in build/obj-FLAVOUR/usr/include.  Incremental.
+# Flavours: test and bench (the test machine's kernel), guest (the demo's).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:-test}
@@ -9,6 +10,8 @@ build=$top/build
 src=$build/src
 obj=$build/obj-$flavour
 frags=("$top/mk/config/common.config" "$top/mk/config/$flavour.config")
+# The demo's guest is not a test machine: its own fragment only.
+[ "$flavour" = guest ] && frags=("$top/mk/config/guest.config")
 jobs=$(nproc)
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
