@@ -49,3 +49,23 @@ with_selftest_lib "$guest/uart_vm_test" "$top/userspace/test/uart_vm_test.c" \
 # The BPF latency tool and its test.
 make -s -C "$top/userspace" O="$lib" tools
 cp "$lib/tools/ioregion_lat" "$top/userspace/test/ioregion_lat_test.sh" "$guest/"
+
+# The demo (make run, and its test): the VMM, and the guest it boots -
+# build/obj-guest's kernel and an initramfs of busybox, init and workload.
+echo ">> building the demo: demo_vmm, its guest kernel and initramfs"
+"$top/mk/kernel.sh" guest >/dev/null
+demo=$guest/demo
+root=$top/build/demo-initramfs
+rm -rf "$root"; mkdir -p "$demo" "$root"/{bin,dev,proc,sys}
+gcc -static -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
+	-isystem "$obj/usr/include" -I"$top/userspace/src/include" -I"$lib/include" \
+	-I"$top/userspace/demo" -o "$guest/demo_vmm" "$top/userspace/demo/demo_vmm.c" \
+	"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c" \
+	"$lib/libioregion.a" -luring -lseccomp -pthread
+gcc -static -O2 -Wall -Werror -o "$root/bin/uartbench" "$top/userspace/demo/guest/uartbench.c"
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+install -m 755 "$top/userspace/demo/guest/init" "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$demo/initramfs.cpio.gz"
+cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"
+cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" "$guest/"
