@@ -6,6 +6,7 @@
 
 FLAVOUR ?= test
 CMD ?=
+MODE ?=
 
 .PHONY: help deps kernel selftests vm check bench run patches lib install clean
 
@@ -15,7 +16,7 @@ help:
 	@echo "make vm        boot the test machine; CMD='...' runs CMD there"
 	@echo "make check     unit tests + selftests in the test machine + log check"
 	@echo "make bench     every MMIO path side by side -> build/results/bench.*"
-	@echo "make run       the main job (see README.md)"
+	@echo "make run       the demo: Linux guest, COM1 three ways [MODE=...]"
 	@echo "make patches   the series as git format-patch in build/patches/"
 	@echo "make lib       libioregion (userspace/) in build/userspace/"
 	@echo "make install   libioregion into DESTDIR/prefix (default /usr/local)"
@@ -39,10 +40,10 @@ check: deps
 bench: deps
 	@mk/bench.sh
 
-# Until the demo VMM lands, the main job is the data-path selftests shown
-# live in the test machine.
-run: selftests
-	@mk/vm.sh $(FLAVOUR) run "./ioregionfd_io_test && ./ioregionfd_mvcpu_test"
+# The main job: the demo (README.md).  MODE=inline|forwarded|ioregionfd
+# for one way of serving the guest's COM1; all three by default.
+run: deps
+	@mk/run.sh $(MODE)
 
 patches: deps
 	@mk/patches.sh

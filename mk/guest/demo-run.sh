@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs inside the test machine for `make run`: boots the demo's Linux guest
+# under each way of serving its COM1 (or the one named), its console on
+# this terminal, then the table of what the guest measured.
+set -o pipefail
+cd /tests
+modes=${1:-inline forwarded ioregionfd}
+rc=0
+for m in $modes; do
+	echo
+	echo "======== COM1 $m: demo_vmm -m $m demo/bzImage demo/initramfs.cpio.gz"
+	./demo_vmm -m "$m" demo/bzImage demo/initramfs.cpio.gz 2>&1 | tee "/tmp/demo-$m.out" ||
+		{ echo "demo-run: mode $m failed"; rc=1; }
+done
+
+echo
+echo "In the guest: write 2048 bytes to /dev/ttyS0 (8250 driver, interrupts,"
+echo "tcdrain), then 1000 reads of COM1's LSR from userspace (ioperm)."
+echo
+printf '%-11s %12s %9s %12s %9s %11s %8s\n' mode "write (us)" "us/byte" \
+	"reads (us)" "us/read" "COM1 exits" "run (s)"
+for m in $modes; do
+	sed 's/\r$//' "/tmp/demo-$m.out" | awk -v m="$m" '
+	/^@@UARTBENCH/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] } }
+	/^demo_vmm: .* after / { for (i = 1; i <= NF; i++) {
+		if ($i == "after") t = $(i + 1)
+		if ($i == "them") c = $(i - 2) } }
+	END { if (r["bytes"] == "") { printf "%-11s %12s\n", m, "(no result)"; exit }
+	      printf "%-11s %12d %9.1f %12d %9.1f %11s %8s\n", m, r["write_us"],
+		r["write_us"] / r["bytes"], r["read_us"], r["read_us"] / r["reads"], c, t
+	      printf "%s %s %s\n", m, r["write_us"], r["read_us"] >"/tmp/demo-" m ".res" }'
+done
+if [ -f /tmp/demo-forwarded.res ] && [ -f /tmp/demo-ioregionfd.res ]; then
+	cat /tmp/demo-forwarded.res /tmp/demo-ioregionfd.res | awk '
+	{ w[NR] = $2; r[NR] = $3 }
+	END { printf "ratio ioregionfd/forwarded: write %.2f, reads %.2f (lower is better)\n",
+		w[2] / w[1], r[2] / r[1] }'
+fi
+exit $rc

@@ -1,0 +1,18 @@
+#!/bin/bash
+# mk/run.sh [MODE]: the main job.  Builds the `bench` test-machine kernel
+# (no debug options: the table compares mechanisms), the demo's guest
+# kernel, demo_vmm and the guest's initramfs; boots the test machine and
+# there boots the Linux guest under each way of serving its COM1 (or MODE:
+# inline, forwarded, ioregionfd), then prints the table.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+mode=${1:-}
+case $mode in
+""|inline|forwarded|ioregionfd) ;;
+*) echo "run: MODE is inline, forwarded or ioregionfd, not '$mode'" >&2; exit 2 ;;
+esac
+start=$(date +%s)
+"$top/mk/kernel.sh" bench
+"$top/mk/selftests.sh" bench
+"$top/mk/vm.sh" bench run "sh demo-run.sh $mode"
+echo ">> make run: $(( $(date +%s) - start )) s end to end; output in build/results/run.out"
