@@ -1,0 +1,70 @@
+#!/bin/sh
+# The demo in the test machine (make check): demo_vmm boots the Linux guest
+# with COM1 in the confined device process, over ioregionfd and forwarded;
+# killing the device mid-run makes the VMM report the failure exit and stop
+# with a non-zero status, without hanging.  TAP.
+cd "$(dirname "$0")"
+vmm="./demo_vmm"
+img="demo/bzImage demo/initramfs.cpio.gz"
+t=/tmp/demo_test.$$
+mkdir -p $t
+n=0 failed=0
+result() { # ok? description
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+}
+show() { sed 's/^/# /' "$1" | tail -n "${2:-15}"; }
+echo "TAP version 13"
+echo "1..5"
+
+# 1, 2: boot to init and power off; only the out-of-process modes.
+for m in ioregionfd forwarded; do
+	timeout 300 $vmm -m $m -a "quiet workload=hello" $img >$t/$m.out 2>&1
+	rc=$?
+	show $t/$m.out 8
+	ok=1
+	if [ $rc = 0 ] && grep -q '^ioregionfd demo: init running on Linux' $t/$m.out &&
+	   grep -q '^ioregionfd demo: powering off' $t/$m.out &&
+	   grep -q 'COM1 served by process [0-9]* (confined)' $t/$m.out &&
+	   grep -q 'the guest powered off after' $t/$m.out; then
+		ok=0
+		# Over ioregionfd the VMM never sees COM1; forwarded, it sees all of it.
+		com1=$(sed -n 's/.* exits to the VMM, \([0-9]*\) of them COM1.s.*/\1/p' $t/$m.out)
+		case $m in
+		ioregionfd) [ "$com1" = 0 ] || ok=1 ;;
+		forwarded) [ "${com1:-0}" -gt 100 ] || ok=1 ;;
+		esac
+	fi
+	result $ok "$m: Linux boots to init and powers off, console through the confined UART process (exit $rc, COM1 exits to the VMM: ${com1:-?})"
+done
+
+# 3-5: the device dies while the guest writes; the VMM must say so and stop.
+$vmm -m ioregionfd -a "quiet workload=forever" $img >$t/kill.out 2>&1 &
+vpid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -qE 'ioregionfd demo: tick 20[^0-9]' $t/kill.out; do
+	sleep 0.5; i=$((i + 1))
+done
+dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/kill.out)
+confined=1
+if [ -n "$dpid" ] && grep -q '^Uid:[[:space:]]*65534' /proc/$dpid/status &&
+   grep -q '^Seccomp:[[:space:]]*2' /proc/$dpid/status; then
+	confined=0
+fi
+result $confined "ioregionfd: the device process runs as nobody under a seccomp filter (pid ${dpid:-?})"
+[ -n "$dpid" ] && kill -9 "$dpid"
+i=0
+while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+if kill -0 $vpid 2>/dev/null; then
+	kill -9 $vpid; wait $vpid; rc=hung
+else
+	wait $vpid; rc=$?
+fi
+show $t/kill.out 4
+[ "$rc" != hung ] && [ "$rc" != 0 ]
+result $? "killing the device mid-run: the VMM exits non-zero within 60 s (exit $rc)"
+grep -qE 'KVM_EXIT_IOREGIONFD_FAILURE: (read|write) of 1 byte\(s\) at port 0x3f[89a-f]: .*\(reason [1-5],' \
+	$t/kill.out
+result $? "... and reports KVM_EXIT_IOREGIONFD_FAILURE naming the access and why"
+rm -rf $t
+exit $failed
