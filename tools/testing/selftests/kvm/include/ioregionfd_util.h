@@ -19,6 +19,7 @@
 #include <linux/ioregion.h>
 
 #include "kvm_util.h"
+#include "processor.h"
 #include "test_util.h"
 
 static inline int __kvm_set_ioregion(struct kvm_vm *vm, struct kvm_ioregion *r)
@@ -169,6 +170,28 @@ static inline int ioregionfd_run(struct kvm_vcpu *vcpu, uint64_t *eintr)
 		if (eintr)
 			(*eintr)++;
 	return ret;
+}
+
+/* A guest exception, reported with where it happened instead of a triple fault. */
+static inline void ioregionfd_guest_exception(struct ex_regs *regs)
+{
+	GUEST_ASSERT_2(0, regs->vector, regs->rip);
+}
+
+/*
+ * Report any exception of @vm's guest as a failed guest assertion (values:
+ * vector, rip).  Call once every vCPU exists.
+ */
+static inline void ioregionfd_catch_exceptions(struct kvm_vm *vm,
+					       struct kvm_vcpu **vcpus, int nr)
+{
+	int i;
+
+	vm_init_descriptor_tables(vm);
+	for (i = 0; i < nr; i++)
+		vcpu_init_descriptor_tables(vcpus[i]);
+	for (i = 0; i < 32; i++)
+		vm_install_exception_handler(vm, i, ioregionfd_guest_exception);
 }
 
 /* The guest must have reached GUEST_DONE(). */

@@ -90,6 +90,7 @@ static void test_in_flight(bool old_dies)
 	bool ok = true;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_two_reads);
+	ioregionfd_catch_exceptions(vm, &vcpu, 1);
 	virt_map(vm, GPA, GPA, 1);
 	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, a) &&
 		    !socketpair(AF_UNIX, SOCK_STREAM, 0, b), "socketpair");
@@ -254,6 +255,7 @@ static void test_restart_under_load(void)
 	bool ok = true;
 
 	vm = vm_create_with_vcpus(NR_VCPUS, guest_load, vcpus);
+	ioregionfd_catch_exceptions(vm, vcpus, NR_VCPUS);
 	virt_map(vm, GPA, GPA, 2);
 	start_generation(&g[cur]);
 	bind_generation(vm, &g[cur]);
