@@ -180,9 +180,11 @@ static void connect_device(struct vmm *v, int ctl)
 	ret = ioregion_recv_proposal(ctl, &layout, &kvm_fd);
 	if (ret)
 		die("the device's proposal", -ret);
-	ret = ioregion_check_layout(&com1_grant, &layout);
-	if (!ret && v->mode == IOREGIONFD)
+	/* ioregion_bind() checks the layout against the grant itself. */
+	if (v->mode == IOREGIONFD)
 		ret = ioregion_bind(v->vm_fd, &com1_grant, &layout, kvm_fd);
+	else
+		ret = ioregion_check_layout(&com1_grant, &layout);
 	if (!ret)
 		ret = ioregion_irq_intx(v->vm_fd, COM1_GSI, &fds[0], &fds[1]);
 	ioregion_reply(ctl, ret, fds, ret ? 0 : 2);
@@ -456,14 +458,13 @@ static void create_vm(struct vmm *v, int kvm_fd)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	struct kvm_userspace_memory_region ram;
-	uint64_t tss = 0xfffbd000;
+	uint64_t tss = 0xfffbd000, ident = tss - 0x1000;	/* Intel's, below 4 GiB */
 
 	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		die("/dev/kvm", ENOTSUP);
 	v->vm_fd = kvm_ioctl(kvm_fd, KVM_CREATE_VM, 0, "KVM_CREATE_VM");
 	kvm_ioctl(v->vm_fd, KVM_SET_TSS_ADDR, (void *)tss, "KVM_SET_TSS_ADDR");
-	tss -= 0x1000;
-	kvm_ioctl(v->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &tss, "KVM_SET_IDENTITY_MAP_ADDR");
+	kvm_ioctl(v->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident, "KVM_SET_IDENTITY_MAP_ADDR");
 	kvm_ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, NULL, "KVM_CREATE_IRQCHIP");
 	kvm_ioctl(v->vm_fd, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
 
