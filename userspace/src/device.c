@@ -144,12 +144,16 @@ int ioregion_check_cmd(const struct ioregion_dev *dev,
 	const struct ioregion_region *r;
 	bool want = cmd->flags & IOREGIONFD_CMD_RESPONSE;
 
-	if (cmd->op != IOREGIONFD_CMD_READ && cmd->op != IOREGIONFD_CMD_WRITE)
+	if (cmd->op > IOREGIONFD_CMD_FENCE)
 		return -EOPNOTSUPP;
 	if (cmd->flags & ~IOREGIONFD_CMD_RESPONSE)
 		return -EPROTO;
 	if (cmd->reserved)
 		return -EBADMSG;
+	/* A fence waits for its answer and carries nothing. */
+	if (cmd->op == IOREGIONFD_CMD_FENCE)
+		return !want || cmd->size || cmd->user_data || cmd->offset ||
+		       cmd->data ? -EPROTO : 0;
 	if (cmd->size != 0 && cmd->size != 1 && cmd->size != 2 &&
 	    cmd->size != 4 && cmd->size != 8)
 		return -EINVAL;
@@ -188,6 +192,8 @@ static void handle_cmd(struct ioregion_dev *dev, struct conn *c,
 			dev->ops->bad_cmd(dev->opaque, cmd, err);
 		/* Like a PCI master abort: reads of nothing return all ones. */
 		data = ~0ull;
+	} else if (cmd->op == IOREGIONFD_CMD_FENCE) {
+		/* Commands are handled in order: everything before it is done. */
 	} else if (cmd->op == IOREGIONFD_CMD_WRITE) {
 		dev->ops->write(dev->opaque, cmd->user_data, cmd->offset,
 				cmd->size, cmd->data);

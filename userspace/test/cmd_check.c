@@ -60,9 +60,26 @@ int main(void)
 	c.data = 0xb0b0;
 	tap_expect(ioregion_check_cmd(dev, &c), 0, "decoded 4-byte doorbell write with data");
 
+	c = (struct ioregionfd_cmd){ .op = IOREGIONFD_CMD_FENCE,
+				     .flags = IOREGIONFD_CMD_RESPONSE, .tag = 9 };
+	tap_expect(ioregion_check_cmd(dev, &c), 0, "fence");
+	c.flags = 0;
+	tap_expect(ioregion_check_cmd(dev, &c), -EPROTO, "fence that wants no response");
+	c.flags = IOREGIONFD_CMD_RESPONSE;
+	c.size = 4;
+	tap_expect(ioregion_check_cmd(dev, &c), -EPROTO, "fence with a size");
+	c.size = 0;
+	c.user_data = 1;
+	tap_expect(ioregion_check_cmd(dev, &c), -EPROTO, "fence with user_data");
+	c.user_data = 0;
+	c.offset = 8;
+	tap_expect(ioregion_check_cmd(dev, &c), -EPROTO, "fence with an offset");
+	c.offset = 0;
+	c.data = 1;
+	tap_expect(ioregion_check_cmd(dev, &c), -EPROTO, "fence with data");
 	c = read4(1, 0);
-	c.op = 2;
-	tap_expect(ioregion_check_cmd(dev, &c), -EOPNOTSUPP, "unknown op 2");
+	c.op = 3;
+	tap_expect(ioregion_check_cmd(dev, &c), -EOPNOTSUPP, "unknown op 3");
 	c = read4(1, 0);
 	c.flags |= 0x80;
 	tap_expect(ioregion_check_cmd(dev, &c), -EPROTO, "unknown flag 0x80");

@@ -19,7 +19,7 @@ static int n, failed;
 
 int main(void)
 {
-	printf("TAP version 13\n1..29\n");
+	printf("TAP version 13\n1..37\n");
 	CHECK(sizeof(struct ioregionfd_cmd) == 32);
 	CHECK(offsetof(struct ioregionfd_cmd, op) == 0);
 	CHECK(offsetof(struct ioregionfd_cmd, size) == 1);
@@ -42,7 +42,15 @@ int main(void)
 	CHECK(offsetof(struct kvm_ioregion, write_fd) == 28);
 	CHECK(offsetof(struct kvm_ioregion, flags) == 32);
 	CHECK(offsetof(struct kvm_ioregion, timeout_ms) == 36);
-	CHECK(offsetof(struct kvm_ioregion, pad) == 40);
+	CHECK(offsetof(struct kvm_ioregion, group_fd) == 40);
+	CHECK(offsetof(struct kvm_ioregion, pad1) == 44);
+	CHECK(offsetof(struct kvm_ioregion, shadow_offset) == 48);
+	CHECK(offsetof(struct kvm_ioregion, pad) == 56);
+	CHECK(KVM_IOREGION_GROUP == 8);
+	CHECK(IOREGIONFD_CMD_FENCE == 2);
+	CHECK(sizeof(struct kvm_ioregion_group) == 32);
+	CHECK(offsetof(struct kvm_ioregion_group, flags) == 8);
+	CHECK(KVM_CREATE_IOREGION_GROUP == 0x4020aed3);
 	CHECK(KVM_SET_IOREGION == 0x4048aed2);
 	CHECK(KVM_EXIT_IOREGIONFD_FAILURE == 38);
 	CHECK(offsetof(struct kvm_run, ioregionfd_failure.addr) == 32);

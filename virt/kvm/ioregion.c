@@ -34,26 +34,43 @@
  * A region's channel is replaced, not modified, when a restarted device
  * brings new files: vCPUs find it under kvm->srcu, and those already waiting
  * on the old channel keep it alive until their answers arrive there.
+ *
+ * Ordering groups (KVM_CREATE_IOREGION_GROUP) gather the channels of one
+ * device.  Each vCPU keeps a scoreboard of the channels where it posted
+ * writes to a group that the device may not have applied yet; before a
+ * load, or a write that waits, from that group the vCPU sends a fence down
+ * each of those channels (but the one the access itself takes, which the
+ * device serves in order) and waits for the answers.  A response
+ * acknowledges every posted write before it on its channel, so an answered
+ * fence or read clears the scoreboard of every vCPU at once.  A group may
+ * have a shadow: memory that the device keeps up to date and that answers
+ * the loads its access map allows, with no command at all.
  */
 
 #include <kvm/iodev.h>
+#include <linux/anon_inodes.h>
 #include <linux/ioregion.h>
 #include <linux/kvm_host.h>
 #include <linux/net.h>
 #include <linux/pipe_fs_i.h>
 #include <linux/poll.h>
 #include <linux/uio.h>
+#include <linux/vmalloc.h>
 #include <net/sock.h>
 #include <asm/unaligned.h>
 #include <trace/events/kvm.h>
 
 static_assert(sizeof(struct kvm_ioregion) == 72);
+static_assert(sizeof(struct kvm_ioregion_group) == 32);
 static_assert(sizeof(struct ioregionfd_cmd) == 32);
 static_assert(sizeof(struct ioregionfd_resp) == 32);
 
 /* The io bus stores lengths as int; PIO ports are 16 bits. */
 #define IOREGION_MAX_SIZE	((u64)INT_MAX)
 #define IOREGION_PIO_LIMIT	0x10000
+
+/* Register values and as many bytes of access map: 32 MiB at most. */
+#define IOREGION_SHADOW_MAX	SZ_16M
 
 /*
  * How long a vCPU waiting for a response polls the channel before it
@@ -69,6 +86,19 @@ module_param(ioregion_poll_ns, uint, 0644);
 
 struct ioregion_chan;
 
+/*
+ * An ordering group: the channels of one device, and its shadow.  Its file
+ * and its channels hold references; it holds none on the VM, so that a
+ * device process never keeps one alive.
+ */
+struct ioregion_group {
+	struct kref kref;
+	u8 *shadow;			/* size bytes of values, size of map */
+	u64 size;
+	int nr_regions;			/* under the VM's slots_lock */
+	bool spent;			/* lost its last region: not reusable */
+};
+
 struct ioregion_poll {
 	wait_queue_entry_t wait;
 	wait_queue_head_t *head;
@@ -81,6 +111,7 @@ struct ioregion_chan {
 	struct file *wfile;
 	bool record;			/* rfile keeps message boundaries */
 	int nr_regions;			/* regions using it, under slots_lock */
+	struct ioregion_group *group;	/* NULL: none */
 
 	struct mutex tx_lock;		/* orders commands on wfile */
 	u32 next_tag;
@@ -92,6 +123,7 @@ struct ioregion_chan {
 	spinlock_t lock;		/* protects waiters and err */
 	struct list_head waiters;
 	int err;			/* non-zero once the channel is dead */
+	u32 acked;			/* posted writes up to here are applied */
 
 	wait_queue_head_t wq;		/* vCPUs waiting for a response or room */
 	atomic_t events;		/* wakeups seen on rfile and wfile */
@@ -110,6 +142,7 @@ struct ioregion {
 	u64 user_data;
 	u32 flags;
 	u32 timeout_ms;			/* 0: none */
+	u64 shadow_offset;		/* in the group's shadow, if it has one */
 	struct ioregion_chan __rcu *chan;	/* replaced under slots_lock */
 };
 
@@ -126,6 +159,111 @@ static struct ioregion_chan *ioregion_chan_locked(struct ioregion *r)
 	return rcu_dereference_protected(r->chan,
 					 lockdep_is_held(&r->kvm->slots_lock) ||
 					 !refcount_read(&r->kvm->users_count));
+}
+
+/* Ordering groups */
+
+static void ioregion_group_release(struct kref *kref)
+{
+	struct ioregion_group *g = container_of(kref, struct ioregion_group,
+						kref);
+
+	/* The last channel may go under kvm->srcu: never sleep here. */
+	vfree_atomic(g->shadow);
+	kfree(g);
+}
+
+static void ioregion_group_put(struct ioregion_group *g)
+{
+	if (g)
+		kref_put(&g->kref, ioregion_group_release);
+}
+
+static int ioregion_group_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct ioregion_group *g = file->private_data;
+
+	if (!g->size)
+		return -ENODEV;
+	/* Refuses anything beyond the values and the map. */
+	return remap_vmalloc_range(vma, g->shadow, vma->vm_pgoff);
+}
+
+static int ioregion_group_file_release(struct inode *inode, struct file *file)
+{
+	ioregion_group_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations ioregion_group_fops = {
+	.mmap = ioregion_group_mmap,
+	.release = ioregion_group_file_release,
+	.llseek = noop_llseek,
+};
+
+int kvm_create_ioregion_group(struct kvm *kvm, struct kvm_ioregion_group *args)
+{
+	struct ioregion_group *g;
+	int fd;
+
+	if (args->flags || memchr_inv(args->pad, 0, sizeof(args->pad)) ||
+	    !PAGE_ALIGNED(args->shadow_size))
+		return -EINVAL;
+	if (args->shadow_size > IOREGION_SHADOW_MAX)
+		return -E2BIG;
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	if (!g)
+		return -ENOMEM;
+	kref_init(&g->kref);
+	g->size = args->shadow_size;
+	if (g->size) {
+		/* Zeroed: an empty map sends every load to the device. */
+		g->shadow = vmalloc_user(2 * g->size);
+		if (!g->shadow) {
+			kfree(g);
+			return -ENOMEM;
+		}
+	}
+	fd = anon_inode_getfd("kvm-ioregion-group", &ioregion_group_fops, g,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ioregion_group_put(g);
+	return fd;
+}
+
+/* A reference to the group behind @fd. */
+static int ioregion_group_get(int fd, struct ioregion_group **gp)
+{
+	struct fd f = fdget(fd);
+
+	if (!f.file)
+		return -EBADF;
+	if (f.file->f_op != &ioregion_group_fops) {
+		fdput(f);
+		return -EINVAL;
+	}
+	*gp = f.file->private_data;
+	kref_get(&(*gp)->kref);
+	fdput(f);
+	return 0;
+}
+
+/* Can a region described by @args join @g? */
+static int ioregion_group_check(struct ioregion_group *g,
+				struct kvm_ioregion *args)
+{
+	if (!g)
+		return 0;
+	/* Its shadow may hold a previous device's values. */
+	if (g->spent)
+		return -ESTALE;
+	if (!g->size)
+		return args->shadow_offset ? -EINVAL : 0;
+	if (args->shadow_offset > g->size ||
+	    args->memory_size > g->size - args->shadow_offset)
+		return -EINVAL;
+	return 0;
 }
 
 /* The channel: transport, tags and waiters */
@@ -166,6 +304,7 @@ static void ioregion_chan_release(struct kref *kref)
 		remove_wait_queue(chan->polls[i].head, &chan->polls[i].wait);
 	fput(chan->rfile);
 	fput(chan->wfile);
+	ioregion_group_put(chan->group);
 	kfree(chan);
 }
 
@@ -176,7 +315,8 @@ static void ioregion_chan_put(struct ioregion_chan *chan)
 
 /* Takes over the references to @rfile and @wfile, even on failure. */
 static struct ioregion_chan *ioregion_chan_create(struct file *rfile,
-						  struct file *wfile)
+						  struct file *wfile,
+						  struct ioregion_group *group)
 {
 	struct socket *sock = sock_from_file(rfile);
 	struct ioregion_chan *chan;
@@ -191,6 +331,12 @@ static struct ioregion_chan *ioregion_chan_create(struct file *rfile,
 	chan->rfile = rfile;
 	chan->wfile = wfile;
 	chan->record = sock && sock->type == SOCK_SEQPACKET;
+	if (group) {
+		kref_get(&group->kref);
+		chan->group = group;
+	}
+	/* Nothing posted yet: tag 0 is not applied. */
+	chan->acked = -1;
 	mutex_init(&chan->tx_lock);
 	mutex_init(&chan->rx_lock);
 	spin_lock_init(&chan->lock);
@@ -301,6 +447,17 @@ static ssize_t ioregion_recv(struct ioregion_chan *chan, void *buf, size_t len)
 	return call_read_iter(chan->rfile, &kiocb, &iter);
 }
 
+/* Every posted write before @tag is applied: a response says so. */
+static void ioregion_ack(struct ioregion_chan *chan, u32 tag)
+{
+	lockdep_assert_held(&chan->lock);
+
+	if ((s32)(tag - chan->acked) <= 0)
+		return;
+	/* Pairs with ioregion_acked(): the device's stores come first. */
+	smp_store_release(&chan->acked, tag);
+}
+
 static void ioregion_deliver(struct ioregion_chan *chan,
 			     const struct ioregionfd_resp *resp)
 {
@@ -314,6 +471,7 @@ static void ioregion_deliver(struct ioregion_chan *chan,
 		if (w->tag != resp->tag)
 			continue;
 		w->data = resp->data;
+		ioregion_ack(chan, resp->tag);
 		ioregion_waiter_complete(w, 0);
 		spin_unlock(&chan->lock);
 		return;
@@ -514,6 +672,93 @@ static void ioregion_waiter_done(struct kvm_ioregion_waiter *w)
 	ioregion_chan_put(chan);
 }
 
+/* The scoreboard: posted writes of this vCPU not yet known applied */
+
+static bool ioregion_acked(struct ioregion_chan *chan, u32 tag)
+{
+	/* Pairs with ioregion_deliver(): the device's stores come first. */
+	return (s32)(smp_load_acquire(&chan->acked) - tag) >= 0;
+}
+
+/*
+ * Nothing to wait for: the writes are applied, or their channel serves no
+ * region any more, so the device behind it is gone from the guest's view.
+ */
+static bool ioregion_posted_done(struct kvm_ioregion_posted *p)
+{
+	return ioregion_acked(p->chan, p->tag) ||
+	       !READ_ONCE(p->chan->nr_regions);
+}
+
+static void ioregion_posted_drop(struct kvm_ioregion_posted *p)
+{
+	ioregion_chan_put(p->chan);
+	p->chan = NULL;
+}
+
+/*
+ * The channel of @g that @vcpu must fence before an access that waits for
+ * the device, sent through @via (NULL: answered from the shadow), or NULL.
+ * @via needs no fence: the device answers it after the writes before it.
+ */
+static struct ioregion_chan *ioregion_sb_fence(struct kvm_vcpu *vcpu,
+					       struct ioregion_group *g,
+					       struct ioregion_chan *via)
+{
+	struct kvm_ioregion_posted *p;
+	int i;
+
+	for (i = 0; i < KVM_IOREGION_POSTED; i++) {
+		p = &vcpu->ioregion_posted[i];
+		if (!p->chan || p->chan->group != g)
+			continue;
+		if (ioregion_posted_done(p))
+			ioregion_posted_drop(p);
+		else if (p->chan != via)
+			return p->chan;
+	}
+	return NULL;
+}
+
+/* Where to note a posted write to @chan; NULL if the scoreboard is full. */
+static struct kvm_ioregion_posted *ioregion_sb_slot(struct kvm_vcpu *vcpu,
+						    struct ioregion_chan *chan)
+{
+	struct kvm_ioregion_posted *p, *free = NULL;
+	int i;
+
+	for (i = 0; i < KVM_IOREGION_POSTED; i++) {
+		p = &vcpu->ioregion_posted[i];
+		if (p->chan == chan)
+			return p;
+		if (p->chan && ioregion_posted_done(p))
+			ioregion_posted_drop(p);
+		if (!p->chan && !free)
+			free = p;
+	}
+	return free;
+}
+
+static void ioregion_sb_record(struct kvm_ioregion_posted *p,
+			       struct ioregion_chan *chan, u32 tag)
+{
+	if (!p->chan) {
+		kref_get(&chan->kref);
+		p->chan = chan;
+	}
+	p->tag = tag;
+}
+
+/* A fence through @chan is over: nothing of @vcpu's is pending there. */
+static void ioregion_sb_fenced(struct kvm_vcpu *vcpu, struct ioregion_chan *chan)
+{
+	int i;
+
+	for (i = 0; i < KVM_IOREGION_POSTED; i++)
+		if (vcpu->ioregion_posted[i].chan == chan)
+			ioregion_posted_drop(&vcpu->ioregion_posted[i]);
+}
+
 /* The access path */
 
 static u64 ioregion_get_val(const void *val, int len)
@@ -572,11 +817,55 @@ static void ioregion_make_cmd(struct ioregionfd_cmd *cmd, struct ioregion *r,
 	};
 }
 
+/* May a load of @r, accepted by it, be answered from @g's shadow? */
+static bool ioregion_shadow_ok(struct ioregion *r, struct ioregion_group *g,
+			       gpa_t addr, int len)
+{
+	u64 off = r->shadow_offset + (addr - r->paddr);
+
+	if (!g || !g->size || !r->size)
+		return false;
+	/*
+	 * Binding made sure that the region fits the shadow; the map byte is
+	 * the OR of the sizes allowed.  Pairs with the device's release
+	 * store of the map after the values.
+	 */
+	return smp_load_acquire(&g->shadow[g->size + off]) & len;
+}
+
+static void ioregion_shadow_load(struct ioregion *r, struct ioregion_group *g,
+				 gpa_t addr, int len, void *val)
+{
+	u64 off = r->shadow_offset + (addr - r->paddr);
+
+	ioregion_put_val(val, len, ioregion_get_val(&g->shadow[off], len));
+}
+
+/* Loads from the shadow, straight from the io bus; anything else declines. */
+static int ioregion_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
+			 gpa_t addr, int len, void *val)
+{
+	struct ioregion *r = to_ioregion(this);
+	struct ioregion_group *g;
+
+	/* Like writes, PIO reads take the exit path: see ioregion_write(). */
+	if (r->bus_idx == KVM_PIO_BUS || !ioregion_accepts(r, addr, len))
+		return -EOPNOTSUPP;
+	g = srcu_dereference(r->chan, &vcpu->kvm->srcu)->group;
+	if (!ioregion_shadow_ok(r, g, addr, len) ||
+	    ioregion_sb_fence(vcpu, g, NULL))
+		return -EOPNOTSUPP;
+	ioregion_shadow_load(r, g, addr, len, val);
+	return 0;
+}
+
 /* Posted MMIO writes, straight from the io bus; anything else declines. */
 static int ioregion_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 			  gpa_t addr, int len, const void *val)
 {
 	struct ioregion *r = to_ioregion(this);
+	struct kvm_ioregion_posted *p = NULL;
+	struct ioregion_chan *chan;
 	struct ioregionfd_cmd cmd;
 
 	/*
@@ -588,13 +877,46 @@ static int ioregion_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 	    !ioregion_accepts(r, addr, len))
 		return -EOPNOTSUPP;
 
+	chan = srcu_dereference(r->chan, &vcpu->kvm->srcu);
+	if (chan->group) {
+		p = ioregion_sb_slot(vcpu, chan);
+		if (!p)
+			return -EOPNOTSUPP;
+	}
 	ioregion_make_cmd(&cmd, r, addr, len, true, val, true);
-	if (ioregion_send(srcu_dereference(r->chan, &vcpu->kvm->srcu), &cmd,
-			  NULL, 0, true))
+	if (ioregion_send(chan, &cmd, NULL, 0, true))
 		return -EOPNOTSUPP;
+	if (p)
+		ioregion_sb_record(p, chan, cmd.tag);
 	trace_kvm_ioregion_cmd(vcpu->vcpu_id, false, r->paddr, addr, len, true,
 			       true, cmd.data);
 	return 0;
+}
+
+/* ioregion_access() sent a fence and got its answer: call it again. */
+#define IOREGION_FENCED		1
+
+/*
+ * Before an access to a group, the fence it needs (see "The scoreboard"),
+ * or NULL; *@shadow: a load the shadow answers, *@p: where a posted write
+ * will be noted.
+ */
+static struct ioregion_chan *ioregion_order(struct kvm_vcpu *vcpu,
+					    struct ioregion *r,
+					    struct ioregion_chan *chan,
+					    gpa_t addr, int len, bool is_write,
+					    bool posted, bool *shadow,
+					    struct kvm_ioregion_posted **p)
+{
+	struct ioregion_group *g = chan->group;
+
+	if (posted) {
+		*p = ioregion_sb_slot(vcpu, chan);
+		/* A full scoreboard: make room. */
+		return *p ? NULL : vcpu->ioregion_posted[0].chan;
+	}
+	*shadow = !is_write && ioregion_shadow_ok(r, g, addr, len);
+	return ioregion_sb_fence(vcpu, g, *shadow ? NULL : chan);
 }
 
 /* One command of a naturally sized access; see kvm_ioregion_io(). */
@@ -602,12 +924,13 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 			   gpa_t addr, int len, bool is_write, void *val)
 {
 	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
+	struct ioregion_chan *chan, *fence = NULL;
+	struct kvm_ioregion_posted *p = NULL;
 	struct kvm_io_device *dev;
 	struct ioregionfd_cmd cmd;
-	struct ioregion_chan *chan;
 	unsigned long deadline = 0;
+	bool posted, shadow = false;
 	struct ioregion *r;
-	bool posted;
 	int ret;
 
 	if (w->chan) {
@@ -632,16 +955,35 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	w->user_data = r->user_data;
 	w->region = r->paddr;
 	posted = is_write && (r->flags & KVM_IOREGION_POSTED_WRITES);
-	ioregion_make_cmd(&cmd, r, addr, len, is_write, val, posted);
+	chan = srcu_dereference(r->chan, &vcpu->kvm->srcu);
+	if (chan->group)
+		fence = ioregion_order(vcpu, r, chan, addr, len, is_write,
+				       posted, &shadow, &p);
+	if (shadow && !fence) {
+		ioregion_shadow_load(r, chan->group, addr, len, val);
+		return 0;
+	}
+	if (fence) {
+		/* Waits as long as an access to @r would. */
+		cmd = (struct ioregionfd_cmd) {
+			.op = IOREGIONFD_CMD_FENCE,
+			.flags = IOREGIONFD_CMD_RESPONSE,
+		};
+		chan = fence;
+		posted = false;
+	} else {
+		ioregion_make_cmd(&cmd, r, addr, len, is_write, val, posted);
+	}
 	if (r->timeout_ms)
 		deadline = (jiffies + msecs_to_jiffies(r->timeout_ms)) ?: 1;
-	chan = srcu_dereference(r->chan, &vcpu->kvm->srcu);
 	kref_get(&chan->kref);
 
 	/* r may go away from here on; chan may not. */
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	if (posted) {
 		ret = ioregion_send(chan, &cmd, NULL, deadline, false);
+		if (!ret && p)
+			ioregion_sb_record(p, chan, cmd.tag);
 		ioregion_chan_put(chan);
 		if (!ret)
 			trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
@@ -658,6 +1000,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		.len = len,
 		.bus_idx = bus_idx,
 		.is_write = is_write,
+		.fence = !!fence,
 		.user_data = w->user_data,
 		.region = w->region,
 		.progress = w->progress,
@@ -665,17 +1008,26 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	ret = ioregion_send(chan, &cmd, w, deadline, false);
 	if (ret) {
 		/* Nothing was sent: a resumed KVM_RUN starts over. */
+		if (fence && ret != -EINTR)
+			ioregion_sb_fenced(vcpu, chan);
 		w->chan = NULL;
 		ioregion_chan_put(chan);
 		goto out;
 	}
-	trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS, w->region,
-			       addr, len, is_write, false, cmd.data);
+	if (!fence)
+		trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
+				       w->region, addr, len, is_write, false,
+				       cmd.data);
 wait:
 	ret = ioregion_wait(w);
 	if (ret == -EINTR)
 		goto out;
-	if (!ret) {
+	if (w->fence) {
+		/* Reported once if it failed; the writes are lost then. */
+		ioregion_sb_fenced(vcpu, w->chan);
+		if (!ret)
+			ret = IOREGION_FENCED;
+	} else if (!ret) {
 		trace_kvm_ioregion_resp(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
 					w->region, addr, len, is_write, w->data);
 		if (!is_write)
@@ -770,8 +1122,10 @@ int kvm_ioregion_io(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx, gpa_t addr,
 	w->state = 0;
 	for (; done < len; done += n) {
 		n = ioregion_piece(addr + done, len - done);
-		ret = ioregion_access(vcpu, bus_idx, addr + done, n, is_write,
-				      val + done);
+		do {
+			ret = ioregion_access(vcpu, bus_idx, addr + done, n,
+					      is_write, val + done);
+		} while (ret == IOREGION_FENCED);
 		if (ret)
 			break;
 	}
@@ -790,18 +1144,38 @@ int kvm_ioregion_io(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx, gpa_t addr,
 
 void kvm_ioregion_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
+	int i;
+
 	if (vcpu->ioregion.chan)
 		ioregion_waiter_done(&vcpu->ioregion);
+	for (i = 0; i < KVM_IOREGION_POSTED; i++)
+		if (vcpu->ioregion_posted[i].chan)
+			ioregion_posted_drop(&vcpu->ioregion_posted[i]);
 }
 
 /* Registration */
+
+/* @n more (or fewer) regions use @chan.  Under slots_lock. */
+static void ioregion_chan_bind(struct ioregion_chan *chan, int n)
+{
+	struct ioregion_group *g = chan->group;
+
+	WRITE_ONCE(chan->nr_regions, chan->nr_regions + n);
+	if (g) {
+		g->nr_regions += n;
+		/* A new device must not see this one's shadow. */
+		if (!g->nr_regions)
+			g->spent = true;
+	}
+}
 
 static void ioregion_free(struct ioregion *r)
 {
 	struct ioregion_chan *chan = ioregion_chan_locked(r);
 
 	/* The last region gone: nobody will answer the waiters any more. */
-	if (!--chan->nr_regions)
+	ioregion_chan_bind(chan, -1);
+	if (!chan->nr_regions)
 		ioregion_chan_fail(chan, -ENOENT);
 	ioregion_chan_put(chan);
 	kfree(r);
@@ -817,6 +1191,7 @@ static void ioregion_destructor(struct kvm_io_device *this)
 }
 
 static const struct kvm_io_device_ops ioregion_ops = {
+	.read = ioregion_read,
 	.write = ioregion_write,
 	.destructor = ioregion_destructor,
 };
@@ -868,11 +1243,12 @@ static int ioregion_check_file(struct file *file, fmode_t mode)
 }
 
 /*
- * The channel already serving these files, or a new one.  Takes over the
- * references to @rfile and @wfile, even on failure.
+ * The channel already serving these files, or a new one in @group.  Takes
+ * over the references to @rfile and @wfile, even on failure.
  */
 static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
-			     struct file *wfile, struct ioregion_chan **chanp)
+			     struct file *wfile, struct ioregion_group *group,
+			     struct ioregion_chan **chanp)
 {
 	struct ioregion_chan *chan;
 	struct ioregion *r;
@@ -886,14 +1262,18 @@ static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
 			continue;
 		fput(rfile);
 		fput(wfile);
-		/* Responses on one file cannot be split between channels. */
-		if (chan->rfile != rfile || chan->wfile != wfile)
+		/*
+		 * Responses on one file cannot be split between channels, nor
+		 * one device's commands between ordering groups.
+		 */
+		if (chan->rfile != rfile || chan->wfile != wfile ||
+		    chan->group != group)
 			return -EBUSY;
 		kref_get(&chan->kref);
 		*chanp = chan;
 		return 0;
 	}
-	*chanp = ioregion_chan_create(rfile, wfile);
+	*chanp = ioregion_chan_create(rfile, wfile, group);
 	return *chanp ? 0 : -ENOMEM;
 }
 
@@ -914,6 +1294,7 @@ static struct ioregion *ioregion_alloc(struct kvm *kvm,
 	r->user_data = args->user_data;
 	r->flags = args->flags;
 	r->timeout_ms = args->timeout_ms;
+	r->shadow_offset = args->shadow_offset;
 	return r;
 }
 
@@ -927,7 +1308,7 @@ static int ioregion_register(struct kvm *kvm, struct ioregion *r,
 	if (ret)
 		return ret;
 	RCU_INIT_POINTER(r->chan, chan);
-	chan->nr_regions++;
+	ioregion_chan_bind(chan, 1);
 	kref_get(&chan->kref);
 	list_add_tail(&r->list, &kvm->ioregions);
 	return 0;
@@ -954,13 +1335,13 @@ static struct ioregion *ioregion_find(struct kvm *kvm, struct ioregion *new)
 /*
  * A restarted device: move @cur, the region @new describes (and its
  * doorbell twin, which shares its fields and channel), to @rfile and
- * @wfile, whose references this takes over.  No vCPU starts an access on
- * the old channel once this returns; vCPUs already waiting there keep it
- * until they have their answers, or it fails them.
+ * @wfile, whose references this takes over, in @group.  No vCPU starts an
+ * access on the old channel once this returns; vCPUs already waiting there
+ * keep it until they have their answers, or it fails them.
  */
 static int ioregion_reassign(struct kvm *kvm, struct ioregion *cur,
 			     struct ioregion *new, struct file *rfile,
-			     struct file *wfile)
+			     struct file *wfile, struct ioregion_group *group)
 {
 	struct ioregion_chan *chan, *old = ioregion_chan_locked(cur);
 	struct ioregion *r;
@@ -970,25 +1351,26 @@ static int ioregion_reassign(struct kvm *kvm, struct ioregion *cur,
 
 	/* Only the files may change. */
 	if (cur->user_data != new->user_data || cur->flags != new->flags ||
-	    cur->timeout_ms != new->timeout_ms) {
+	    cur->timeout_ms != new->timeout_ms ||
+	    cur->shadow_offset != new->shadow_offset) {
 		fput(rfile);
 		fput(wfile);
 		return -EEXIST;
 	}
-	ret = ioregion_get_chan(kvm, rfile, wfile, &chan);
+	ret = ioregion_get_chan(kvm, rfile, wfile, group, &chan);
 	if (ret || old == chan)
 		goto out;
 
 	list_for_each_entry(r, &kvm->ioregions, list) {
 		if (!ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
 			continue;
-		chan->nr_regions++;
+		ioregion_chan_bind(chan, 1);
 		kref_get(&chan->kref);
 		rcu_assign_pointer(r->chan, chan);
 		n++;
 	}
 	synchronize_srcu_expedited(&kvm->srcu);
-	old->nr_regions -= n;
+	ioregion_chan_bind(old, -n);
 	for (i = 0; i < n; i++)
 		ioregion_chan_put(old);
 out:
@@ -1001,6 +1383,7 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 			   enum kvm_bus bus_idx)
 {
 	struct ioregion *r, *cur, *doorbell = NULL;
+	struct ioregion_group *group = NULL;
 	struct file *rfile, *wfile;
 	struct ioregion_chan *chan;
 	int ret;
@@ -1015,9 +1398,15 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 	    args->guest_paddr + args->memory_size > IOREGION_PIO_LIMIT)
 		return -EINVAL;
 
+	if (args->flags & KVM_IOREGION_GROUP) {
+		ret = ioregion_group_get(args->group_fd, &group);
+		if (ret)
+			return ret;
+	}
+	ret = -EBADF;
 	rfile = fget(args->read_fd);
 	if (!rfile)
-		return -EBADF;
+		goto out_put_group;
 	wfile = fget(args->write_fd);
 	if (!wfile) {
 		ret = -EBADF;
@@ -1041,9 +1430,12 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 	}
 
 	mutex_lock(&kvm->slots_lock);
+	ret = ioregion_group_check(group, args);
+	if (ret)
+		goto out_unlock;
 	cur = ioregion_find(kvm, r);
 	if (cur) {
-		ret = ioregion_reassign(kvm, cur, r, rfile, wfile);
+		ret = ioregion_reassign(kvm, cur, r, rfile, wfile, group);
 		rfile = NULL;
 		wfile = NULL;
 		goto out_unlock;
@@ -1054,7 +1446,7 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 		goto out_unlock;
 
 	/* From here on the channel holds the file references. */
-	ret = ioregion_get_chan(kvm, rfile, wfile, &chan);
+	ret = ioregion_get_chan(kvm, rfile, wfile, group, &chan);
 	rfile = NULL;
 	wfile = NULL;
 	if (ret)
@@ -1073,6 +1465,7 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 	}
 	ioregion_chan_put(chan);
 	mutex_unlock(&kvm->slots_lock);
+	ioregion_group_put(group);
 	return 0;
 
 out_put_chan:
@@ -1088,6 +1481,8 @@ out_put_wfile:
 out_put_rfile:
 	if (rfile)
 		fput(rfile);
+out_put_group:
+	ioregion_group_put(group);
 	return ret;
 }
 
@@ -1115,7 +1510,10 @@ int kvm_set_ioregion(struct kvm *kvm, struct kvm_ioregion *args)
 
 	if (args->flags & ~KVM_IOREGION_VALID_FLAG_MASK)
 		return -EINVAL;
-	if (memchr_inv(args->pad, 0, sizeof(args->pad)))
+	if (memchr_inv(args->pad, 0, sizeof(args->pad)) || args->pad1)
+		return -EINVAL;
+	if (!(args->flags & KVM_IOREGION_GROUP) &&
+	    (args->group_fd || args->shadow_offset))
 		return -EINVAL;
 	if (args->guest_paddr + args->memory_size < args->guest_paddr)
 		return -EINVAL;

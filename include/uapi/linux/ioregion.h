@@ -8,7 +8,17 @@
  * struct ioregionfd_cmd per guest access to the region's write_fd; for a
  * command with IOREGIONFD_CMD_RESPONSE set, the device writes one
  * struct ioregionfd_resp with the same tag to the region's read_fd.
- * Responses may come in any order.  Reserved fields must be zero.
+ * Responses may come in any order, but a device answers a command only
+ * once every posted write before it on the same write_fd is applied.
+ * Reserved fields must be zero.
+ *
+ * A region in an ordering group (KVM_IOREGION_GROUP) may also get
+ * IOREGIONFD_CMD_FENCE: nothing to do but answer it, under the same rule,
+ * which acknowledges every posted write before it.  The group's shadow, the
+ * memory mapped from its file descriptor, is shadow_size bytes of register
+ * values followed by shadow_size bytes of access map: map byte N is the OR
+ * of the load sizes (1, 2, 4, 8) that KVM may answer from shadow byte N on,
+ * without sending a command.
  */
 #ifndef _UAPI_LINUX_IOREGION_H
 #define _UAPI_LINUX_IOREGION_H
@@ -18,12 +28,13 @@
 /* ioregionfd_cmd.op */
 #define IOREGIONFD_CMD_READ	0
 #define IOREGIONFD_CMD_WRITE	1
+#define IOREGIONFD_CMD_FENCE	2	/* size 0; acknowledge posted writes */
 
 /* ioregionfd_cmd.flags */
 #define IOREGIONFD_CMD_RESPONSE	(1 << 0)	/* KVM waits for a response */
 
 struct ioregionfd_cmd {
-	__u8  op;		/* IOREGIONFD_CMD_READ or _WRITE */
+	__u8  op;		/* IOREGIONFD_CMD_* */
 	__u8  size;		/* access size in bytes: 1, 2, 4, 8; 0: doorbell */
 	__u8  flags;		/* IOREGIONFD_CMD_* */
 	__u8  reserved;		/* zero */

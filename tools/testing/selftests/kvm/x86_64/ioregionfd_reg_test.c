@@ -77,7 +77,7 @@ static void test_rejections(struct kvm_vm *vm, int sock)
 	r = ioregion(GPA, 8, sock, sock, 1u << 31);
 	expect_reject(vm, r, EINVAL, "unknown flag");
 	r = ioregion(GPA, 8, sock, sock, 0);
-	r.pad[31] = 1;
+	r.pad[15] = 1;
 	expect_reject(vm, r, EINVAL, "non-zero pad");
 	expect_reject(vm, ioregion(GPA, 0, sock, sock, 0), EINVAL,
 		      "size 0 without posted writes");
