@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -48,6 +49,7 @@
 #define POLL_GPA	0xc0002000ull	/* ioregionfd, io_uring busy-poll */
 #define EVENTFD_GPA	0xc0003000ull	/* ioeventfd */
 #define EXIT_GPA	0xc0004000ull	/* nothing: KVM_EXIT_MMIO */
+#define SHADOW_GPA	0xc0005000ull	/* ioregionfd, every load from the shadow */
 #define SCALE_GPA	0xc0010000ull	/* one page per vCPU */
 #define APIC_VERSION	(APIC_DEFAULT_GPA + 0x30)
 #define WARMUP		2
@@ -154,6 +156,34 @@ static void bind_region(struct kvm_vm *vm, uint64_t gpa, int fd, uint32_t flags)
 
 	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_IOREGION, &r), "KVM_SET_IOREGION 0x%lx: %s",
 		    gpa, strerror(errno));
+}
+
+/*
+ * A page whose every load the device shadow answers: no device serves
+ * @sock[1], so a load that reached it would end the run at the timeout.
+ */
+static int bind_shadow(struct kvm_vm *vm, int *sock, uint8_t **shadow)
+{
+	struct kvm_ioregion_group g = { .shadow_size = 0x1000 };
+	struct kvm_ioregion r = {
+		.guest_paddr = SHADOW_GPA, .memory_size = 0x1000,
+		.user_data = SHADOW_GPA, .flags = KVM_IOREGION_GROUP,
+		.timeout_ms = 1000,
+	};
+	int gfd = ioctl(vm->fd, KVM_CREATE_IOREGION_GROUP, &g);
+
+	TEST_ASSERT(gfd >= 0, "KVM_CREATE_IOREGION_GROUP: %s", strerror(errno));
+	*shadow = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_SHARED, gfd, 0);
+	TEST_ASSERT(*shadow != MAP_FAILED, "mmap of the shadow: %s", strerror(errno));
+	memset(*shadow, 0x5a, 0x1000);
+	memset(*shadow + 0x1000, 0xf, 0x1000);	/* every size, every byte */
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sock), "socketpair");
+	r.read_fd = sock[0];
+	r.write_fd = sock[0];
+	r.group_fd = gfd;
+	TEST_ASSERT(!ioctl(vm->fd, KVM_SET_IOREGION, &r), "KVM_SET_IOREGION (shadow): %s",
+		    strerror(errno));
+	return gfd;
 }
 
 /* ---- host: time batches ---- */
@@ -284,7 +314,7 @@ static struct result results[NR_MODES] = {
 	[IOR_POSTED] = { "ioregionfd_posted_write", "ioregionfd posted write" },
 	[IOR_POLL]   = { "ioregionfd_read_polling", "ioregionfd read, device: io_uring busy-poll" },
 	[IOEVENTFD]  = { "ioeventfd_write", "ioeventfd, no data (the closest today)" },
-	[SHADOW]     = { "shadow_read", "device shadow (not in this kernel yet)" },
+	[SHADOW]     = { "shadow_read", "ioregionfd read from the device shadow, no command" },
 };
 
 #define POLL_PARAM	"/sys/module/kvm/parameters/ioregion_poll_ns"
@@ -320,8 +350,9 @@ static void *eventfd_drain(void *arg)
 static void single_vcpu_modes(void)
 {
 	struct kvm_ioeventfd ioev = { .addr = EVENTFD_GPA, .len = 4 };
-	int kfd[2], fwd[1], evfd;
+	int kfd[2], fwd[1], evfd, gfd, shadow_sock[2];
 	struct kvm_vcpu *vcpu;
+	uint8_t *shadow;
 	static char poll_what[96];
 	pthread_t drain;
 	struct kvm_vm *vm;
@@ -330,7 +361,7 @@ static void single_vcpu_modes(void)
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	vcpu_args_set(vcpu, 1, 0);
-	virt_map(vm, SYNC_GPA, SYNC_GPA, 5);
+	virt_map(vm, SYNC_GPA, SYNC_GPA, 6);
 	virt_pg_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA);
 
 	pids[0] = device_start(1, kfd, IOREGION_ENGINE_RECV, 0);
@@ -343,6 +374,7 @@ static void single_vcpu_modes(void)
 	ioev.fd = evfd;
 	TEST_ASSERT(!ioctl(vm->fd, KVM_IOEVENTFD, &ioev), "KVM_IOEVENTFD");
 	pthread_create(&drain, NULL, eventfd_drain, &evfd);
+	gfd = bind_shadow(vm, shadow_sock, &shadow);
 
 	run_batch(vcpu);	/* to the guest's first SYNC */
 	measure(vm, vcpu, OP_READ, APIC_VERSION, count, &results[INKERNEL]);
@@ -362,6 +394,7 @@ static void single_vcpu_modes(void)
 		results[IOR_POLL].what = poll_what;
 	}
 	measure(vm, vcpu, OP_WRITE, EVENTFD_GPA, count, &results[IOEVENTFD]);
+	measure(vm, vcpu, OP_READ, SHADOW_GPA, count, &results[SHADOW]);
 	if (only)
 		goto out;
 
@@ -387,6 +420,10 @@ out:
 	close(kfd[1]);
 	close(fwd[0]);
 	close(evfd);
+	munmap(shadow, 0x2000);
+	close(gfd);
+	close(shadow_sock[0]);
+	close(shadow_sock[1]);
 }
 
 struct vcpu_job {
