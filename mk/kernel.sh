@@ -1,7 +1,8 @@
 #!/bin/bash
 # mk/kernel.sh FLAVOUR: base tree + our series -> build/obj-FLAVOUR/bzImage
 # and the uAPI headers in build/obj-FLAVOUR/usr/include.  Incremental.
-# Flavours: test and bench (the test machine's kernel), guest (the demo's).
+# Flavours: test and bench (the test machine's kernel), guest (the demo's),
+# qguest (the guest of the multi-process QEMU test, userspace/qemu/).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:-test}
@@ -10,8 +11,8 @@ build=$top/build
 src=$build/src
 obj=$build/obj-$flavour
 frags=("$top/mk/config/common.config" "$top/mk/config/$flavour.config")
-# The demo's guest is not a test machine: its own fragment only.
-[ "$flavour" = guest ] && frags=("$top/mk/config/guest.config")
+# The guests are not test machines: their own fragment only.
+case $flavour in guest|qguest) frags=("$top/mk/config/$flavour.config") ;; esac
 jobs=$(nproc)
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
