@@ -11,8 +11,8 @@ guest=$top/build/guest-$flavour
 src=$top/build/src/tools/testing/selftests/kvm
 # Ours, then the stock regression set.  Only these: Debian's 6.1 tree has
 # selftests that do not build (dirty_log_test).
-# Entries under libioregion/ are the library's in-VM tests, built below.
-tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" | awk 'NF && $1 !~ /^libioregion\// {print $1}')
+# Entries under libioregion/ and qemu/ are built below.
+tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" | awk 'NF && $1 !~ /^(libioregion|qemu)\// {print $1}')
 echo ">> building $(echo $tests | wc -w) KVM selftests (static)"
 # A fresh test-machine tree: nothing left over from an older build can hide
 # a file this script no longer provides.
@@ -69,3 +69,41 @@ install -m 755 "$top/userspace/demo/guest/init" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$demo/initramfs.cpio.gz"
 cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"
 cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" "$guest/"
+
+# Multi-process QEMU (userspace/qemu/): Debian's QEMU 7.2 with our series,
+# the guest it boots (build/obj-qguest's kernel, busybox, proxytest), the
+# orchestrator and the test.  QEMU is dynamically linked: its libraries and
+# loader travel with it, and qemu/qemu runs it through that loader.
+echo ">> multi-process QEMU: QEMU, its guest kernel and initramfs"
+"$top/mk/qemu.sh" >/dev/null
+"$top/mk/kernel.sh" qguest >/dev/null
+qd=$guest/qemu
+qroot=$top/build/qguest-initramfs
+qbin=$top/build/qemu/obj/qemu-system-x86_64
+rm -rf "$qroot"; mkdir -p "$qd"/{bin,lib,share} "$qroot"/{bin,dev,proc,sys}
+strip -o "$qd/bin/qemu-system-x86_64" "$qbin"
+for l in $(ldd "$qbin" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+	cp -L "$l" "$qd/lib/"
+done
+# Firmware from Debian's qemu-system-data and seabios: what -M pc with
+# -kernel loads.
+for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+	 /usr/share/qemu/kvmvapic.bin; do
+	cp -L "$f" "$qd/share/"
+done
+cat >"$qd/qemu" <<'WRAP'
+#!/bin/sh
+d=$(dirname "$0")
+exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" \
+	"$d/bin/qemu-system-x86_64" -L "$d/share" "$@"
+WRAP
+chmod +x "$qd/qemu"
+gcc -static -O2 -Wall -Wextra -Werror -o "$qd/mpqemu_run" "$top/userspace/qemu/mpqemu_run.c"
+gcc -static -O2 -Wall -Wextra -Werror -o "$qroot/bin/proxytest" \
+	"$top/userspace/qemu/guest/proxytest.c"
+cp /bin/busybox "$qroot/bin/busybox"
+ln -s busybox "$qroot/bin/sh"
+install -m 755 "$top/userspace/qemu/guest/init" "$qroot/init"
+(cd "$qroot" && find . | cpio -o -H newc --quiet | gzip -9) >"$qd/initramfs.cpio.gz"
+cp "$top/build/obj-qguest/arch/x86/boot/bzImage" "$qd/bzImage"
+cp "$top/userspace/qemu/qemu_proxy_test.sh" "$guest/"

@@ -1,0 +1,148 @@
+#!/bin/sh
+# Multi-process QEMU with and without ioregionfd, inside the test machine.
+#
+# QEMU (Debian's 7.2 + userspace/qemu/patches) boots an unmodified Linux
+# guest (build/obj-qguest, sym53c8xx) whose disk sits on an lsi53c895a in a
+# remote QEMU process (x-pci-proxy-dev).  The guest writes 4 MiB with
+# O_DIRECT, reads it back, compares checksums, then checks 1000 register
+# write/read-back pairs - once with ioregionfd=off, once with =on.  The
+# BAR accesses that reach QEMU (KVM_EXIT_MMIO/KVM_EXIT_IO handed to the
+# proxy) are counted with QEMU's proxy_bar_access trace event: with
+# ioregionfd=on they must drop to (near) zero.  Last, the remote process is
+# killed while the guest does I/O: QEMU must say so and exit, not hang.
+#
+#   qemu_proxy_test.sh            the test, as TAP
+#   qemu_proxy_test.sh --bench    register-read latency, proxy vs ioregionfd
+q=/tests/qemu
+work=/tmp/mpqemu
+img=$work/disk.img
+mkdir -p $work
+
+if [ ! -w /dev/kvm ]; then
+	echo "1..0 # SKIP no /dev/kvm in the test machine"
+	exit 4
+fi
+
+# boot NAME IOREGIONFD PTEST TIMEOUT: one run of the pair; the guest's
+# console in $work/NAME.serial, QEMU's messages in NAME.log, its trace in
+# NAME.trace.  Returns mpqemu_run's status.
+boot() {
+	rm -f $work/$1.*
+	$q/mpqemu_run -t "$4" -p $work/$1.pid \
+		$q/qemu -machine x-remote -accel qtest -nodefaults -display none \
+		-monitor none -device lsi53c895a,id=lsi0 \
+		-drive id=d0,file=$img,format=raw,if=none \
+		-device scsi-hd,id=sd0,drive=d0,bus=lsi0.0,scsi-id=0 \
+		-object x-remote-object,id=robj1,devid=lsi0,fd=@FD@ \
+		-- $q/qemu -machine pc,accel=kvm,memory-backend=mem \
+		-object memory-backend-memfd,id=mem,size=256M -m 256M \
+		-nodefaults -display none -vga none -no-reboot -monitor none \
+		-serial file:$work/$1.serial -kernel $q/bzImage \
+		-initrd $q/initramfs.cpio.gz \
+		-append "console=ttyS0 panic=-1 ptest=$3" \
+		-device x-pci-proxy-dev,id=lsi0,fd=@FD@,ioregionfd=$2 \
+		-D $work/$1.trace -trace enable=proxy_bar_access \
+		>$work/$1.log 2>&1
+	rc=$?
+	# What the guest kernel complained about, if anything.
+	grep -E 'WARNING:|BUG:|Call Trace|sym0: .*(error|abort|reset)' \
+		$work/$1.serial 2>/dev/null | sed "s/^/# guest ($1): /"
+	return $rc
+}
+
+show() { # FILE: as TAP comments
+	sed 's/^/# /' "$1"
+}
+
+# ioregion commands KVM sent, from the kernel's tracepoint, if tracefs is there
+tr=/sys/kernel/debug/tracing
+kcmd_start() {
+	[ -w $tr/events/kvm/kvm_ioregion_cmd/enable ] || return 0
+	echo 0 >$tr/tracing_on; echo >$tr/trace
+	echo 32768 >$tr/buffer_size_kb
+	echo 1 >$tr/events/kvm/kvm_ioregion_cmd/enable; echo 1 >$tr/tracing_on
+}
+kcmd_stop() {
+	[ -w $tr/events/kvm/kvm_ioregion_cmd/enable ] || { echo "n/a"; return 0; }
+	echo 0 >$tr/tracing_on
+	echo 0 >$tr/events/kvm/kvm_ioregion_cmd/enable
+	grep -c 'kvm_ioregion_cmd' $tr/trace
+}
+
+if [ "$1" = --bench ]; then
+	truncate -s 64M $img
+	for m in off on; do
+		boot bench-$m $m bench 900
+		show $work/bench-$m.serial | grep 'regs:'
+		lat=$(sed -n 's/^@@LAT \([0-9]*\).*/\1/p' $work/bench-$m.serial)
+		echo "@@QEMU $m ${lat:-0}"
+	done
+	exit 0
+fi
+
+echo "TAP version 13"
+echo "1..9"
+n=0
+result() { # OK DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi
+}
+bar_counts() { # TRACE: accesses per BAR through QEMU
+	for b in 0 1 2; do
+		printf 'BAR%s %s ' $b "$(grep -c "proxy_bar_access BAR $b " "$1")"
+	done
+}
+
+for m in off on; do
+	truncate -s 0 $img; truncate -s 64M $img
+	kcmd_start
+	start=$(date +%s)
+	boot $m $m check 900
+	rc=$?
+	secs=$(($(date +%s) - start))
+	kcmd=$(kcmd_stop)
+	echo "# ---- ioregionfd=$m: mpqemu_run exit $rc after ${secs}s; QEMU said:"
+	show $work/$m.log
+	echo "# guest console (last lines):"
+	tail -n 25 $work/$m.serial | sed 's/^/# /'
+	grep -q 'disk: pass 1: .*: equal' $work/$m.serial
+	result $? "ioregionfd=$m: the guest wrote 4 MiB with O_DIRECT to the remote lsi53c895a's disk and read it back, checksums equal"
+	grep -q 'regs: 1000 write/read-back pairs on SCRATCHR, 0 wrong' $work/$m.serial
+	result $? "ioregionfd=$m: 1000 register writes each read back right"
+	count=$(grep -c 'proxy_bar_access' $work/$m.trace)
+	eval "count_$m=$count"
+	echo "# ioregionfd=$m: $count BAR accesses reached QEMU ($(bar_counts $work/$m.trace));" \
+	     "ioregionfd commands sent by KVM (kvm_ioregion_cmd): $kcmd"
+	if [ $m = off ]; then
+		! grep -q 'go through ioregionfd' $work/$m.log
+		result $? "ioregionfd=off: QEMU keeps today's path (no ioregionfd line in its log)"
+	else
+		grep -q 'BAR accesses go through ioregionfd' $work/$m.log
+		result $? "ioregionfd=on: QEMU says the BARs go through ioregionfd"
+	fi
+done
+
+# With the option, (near) none of the guest's BAR accesses reach QEMU; the
+# run without must have had plenty, or this compares nothing.
+[ "$count_off" -ge 1000 ] && [ $((count_on * 100)) -le "$count_off" ]
+result $? "BAR accesses reaching QEMU as KVM_EXIT_MMIO/KVM_EXIT_IO: $count_off with ioregionfd=off, $count_on with ioregionfd=on"
+
+# Kill the remote process while the guest does disk I/O through ioregionfd.
+truncate -s 0 $img; truncate -s 64M $img
+boot kill on loop 300 &
+bootpid=$!
+i=0
+until grep -q 'disk: pass 2' $work/kill.serial 2>/dev/null || [ $i -ge 1800 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+killed=$(date +%s)
+kill -9 "$(cat $work/kill.pid)"
+wait $bootpid
+rc=$?
+secs=$(($(date +%s) - killed))
+echo "# ---- remote process killed during disk I/O: mpqemu_run exit $rc ${secs}s later; QEMU said:"
+show $work/kill.log
+[ $rc != 124 ] && [ $secs -le 60 ]
+result $? "killing the remote process mid-run: QEMU exits (in ${secs}s), no hang"
+grep -Eq "KVM: ioregionfd: guest .* failed: (the device process closed its end|I/O error on the device's socket)" $work/kill.log
+result $? "killing the remote process mid-run: QEMU names the failed access and the reason"
