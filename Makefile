@@ -12,7 +12,7 @@ MODE ?=
 
 help:
 	@echo "make deps      install what is missing from Debian's packages"
-	@echo "make kernel    base tree + series -> build/obj-\$$FLAVOUR (test|bench)"
+	@echo "make kernel    base tree + series -> build/obj-\$$FLAVOUR (test|bench|guest|qguest)"
 	@echo "make vm        boot the test machine; CMD='...' runs CMD there"
 	@echo "make check     unit tests + selftests in the test machine + log check"
 	@echo "make bench     every MMIO path side by side -> build/results/bench.*"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs inside the test machine for `make bench`: the benchmark (nothing
 # else running), then ioregion_lat over a short run of the ioregionfd
-# modes, between markers for mk/bench.sh.  Arguments go to ioregion_bench.
+# modes, then multi-process QEMU's register-read latency with and without
+# ioregionfd, between markers for mk/bench.sh.  Arguments go to
+# ioregion_bench.
 cd /tests || exit 1
 ./ioregion_bench "$@" || exit 1
 ./ioregion_lat >/tmp/lat.out 2>&1 &
@@ -14,3 +16,6 @@ wait $lat
 echo "@@LAT-BEGIN"
 cat /tmp/lat.out
 echo "@@LAT-END"
+echo "@@QEMU-BEGIN"
+./qemu_proxy_test.sh --bench
+echo "@@QEMU-END"

@@ -45,7 +45,7 @@ boot() {
 		>$work/$1.log 2>&1
 	rc=$?
 	# What the guest kernel complained about, if anything.
-	grep -E 'WARNING:|BUG:|Call Trace|sym0: .*(error|abort|reset)' \
+	grep -E 'WARNING:|BUG:|Call Trace|sym0: .*(error|abort|timeout)' \
 		$work/$1.serial 2>/dev/null | sed "s/^/# guest ($1): /"
 	return $rc
 }
