@@ -75,8 +75,8 @@ cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" "$guest/"
 # orchestrator and the test.  QEMU is dynamically linked: its libraries and
 # loader travel with it, and qemu/qemu runs it through that loader.
 echo ">> multi-process QEMU: QEMU, its guest kernel and initramfs"
-"$top/mk/qemu.sh" >/dev/null
-"$top/mk/kernel.sh" qguest >/dev/null
+"$top/mk/qemu.sh" | { grep -E '^>> (fetching|QEMU ready)' || true; }
+"$top/mk/kernel.sh" qguest | { grep -E '^>> kernel ready' || true; }
 qd=$guest/qemu
 qroot=$top/build/qguest-initramfs
 qbin=$top/build/qemu/obj/qemu-system-x86_64
