@@ -83,6 +83,14 @@ else
 	count libioregion "$tmp/lib.tap"
 fi
 
+# The QEMU series' remote-side ioregionfd server, no KVM needed: the
+# built QEMU as an x-remote process, this test as its proxy and its KVM.
+timeout 120 python3 "$top/userspace/qemu/remote_test.py" \
+	"$top/build/qemu/obj/qemu-system-x86_64" >"$tmp/qremote.tap" 2>&1 ||
+	grep -q '^not ok' "$tmp/qremote.tap" ||
+	echo "not ok 1 qemu remote_test.py exits cleanly" >>"$tmp/qremote.tap"
+count qemu_remote "$tmp/qremote.tap"
+
 echo ">> test machine: selftests under lockdep, KASAN and kmemleak (about 10 min under TCG)"
 "$top/mk/vm.sh" test check "sh /tests/run-tests.sh"
 vmrc=$?
