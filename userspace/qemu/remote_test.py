@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 # include/hw/remote/mpqemu-link.h: MPQemuCmd, MPQemuMsg's header
-CMD_RET, CMD_PCI_CFGWRITE, CMD_PCI_CFGREAD, CMD_BAR_IOREGIONFD = 1, 2, 3, 8
+CMD_RET, CMD_PCI_CFGWRITE, CMD_PCI_CFGREAD, CMD_BAR_READ, CMD_BAR_IOREGIONFD = 1, 2, 3, 5, 8
 # include/uapi/linux/ioregion.h
 OP_READ, OP_WRITE, OP_FENCE, RESPONSE = 0, 1, 2, 1
 ALL_ONES = (1 << 64) - 1
@@ -85,7 +85,7 @@ class Kvm:
 
 def main():
     qemu = sys.argv[1]
-    print("TAP version 13\n1..16", flush=True)
+    print("TAP version 13\n1..17", flush=True)
     disk = tempfile.NamedTemporaryFile()
     disk.truncate(1 << 20)
     chan, remote_end = socket.socketpair()
@@ -159,6 +159,16 @@ def main():
     kvm_end.sendall(burst)
     v = k.cmd(OP_READ, 1, bar1, SCRATCHR)
     result(v == 299 & 0xff, "300 posted writes sent at once are applied in order before the read")
+
+    # Requests on the proxy channel must not pass posted writes still queued
+    # on the socket: 2000 posted writes, then at once a read of the same
+    # register through the channel (today's path, served by the main loop).
+    burst = b"".join(struct.pack("=BBBBIQQQ", OP_WRITE, 1, 0, 0, 2000 + i, bar1,
+                                 SCRATCHR, i & 0xff) for i in range(2000))
+    kvm_end.sendall(burst)
+    v = msg(chan, CMD_BAR_READ, struct.pack("=QQI?3x", 0xfebfe000 + SCRATCHR, 0, 1, True))
+    result(v == 1999 & 0xff, "a proxy-channel request waits for the posted writes queued before it "
+           "(read 0x%x, last written 0x%x)" % (v if v is not None else -1, 1999 & 0xff))
 
     # A command split across two writes to the socket.
     k.tag += 1
