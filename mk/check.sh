@@ -36,6 +36,17 @@ count() { # name file
 	pass=$((pass + p - s)); skip=$((skip + s)); fail=$((fail + f))
 }
 
+# run_tap NAME SECONDS CMD...: run a TAP-printing test; a crash or a timeout
+# that left no "not ok" behind fails it too.
+run_tap() {
+	local name=$1 secs=$2
+	shift 2
+	timeout "$secs" "$@" >"$tmp/$name.tap" 2>&1 ||
+		grep -q '^not ok' "$tmp/$name.tap" ||
+		echo "not ok 1 $name exits cleanly" >>"$tmp/$name.tap"
+	count "$name" "$tmp/$name.tap"
+}
+
 echo ">> host-side unit tests"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 gcc -Wall -Werror -I"$top/build/obj-test/usr/include" -o "$tmp/uapi_layout" \
@@ -49,10 +60,7 @@ count logcheck_test "$tmp/logcheck.tap"
 lib=$top/build/userspace
 if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1; then
 	for t in cmd_check engines layout sandbox uart16550; do
-		timeout 120 "$lib/test/$t" >"$tmp/$t.tap" 2>&1 ||
-			grep -q '^not ok' "$tmp/$t.tap" ||
-			echo "not ok 1 $t exits cleanly" >>"$tmp/$t.tap"
-		count "libioregion_$t" "$tmp/$t.tap"
+		run_tap "libioregion_$t" 120 "$lib/test/$t"
 	done
 	{ if "$lib/examples/minimal_device" | grep -q 'ID register: 0x10e610'; then
 		echo "ok 1 examples/minimal_device answers its ID register"
@@ -85,11 +93,8 @@ fi
 
 # The QEMU series' remote-side ioregionfd server, no KVM needed: the
 # built QEMU as an x-remote process, this test as its proxy and its KVM.
-timeout 120 python3 "$top/userspace/qemu/remote_test.py" \
-	"$top/build/qemu/obj/qemu-system-x86_64" >"$tmp/qremote.tap" 2>&1 ||
-	grep -q '^not ok' "$tmp/qremote.tap" ||
-	echo "not ok 1 qemu remote_test.py exits cleanly" >>"$tmp/qremote.tap"
-count qemu_remote "$tmp/qremote.tap"
+run_tap qemu_remote 120 python3 "$top/userspace/qemu/remote_test.py" \
+	"$top/build/qemu/obj/qemu-system-x86_64"
 
 echo ">> test machine: selftests under lockdep, KASAN and kmemleak (about 10 min under TCG)"
 "$top/mk/vm.sh" test check "sh /tests/run-tests.sh"

@@ -50,6 +50,15 @@ with_selftest_lib "$guest/uart_vm_test" "$top/userspace/test/uart_vm_test.c" \
 make -s -C "$top/userspace" O="$lib" tools
 cp "$lib/tools/ioregion_lat" "$top/userspace/test/ioregion_lat_test.sh" "$guest/"
 
+# guest_initramfs ROOT INIT OUT: a guest's initramfs from ROOT (which holds
+# the guest's own programs under bin/) with busybox and INIT as /init.
+guest_initramfs() {
+	cp /bin/busybox "$1/bin/busybox"
+	ln -sf busybox "$1/bin/sh"
+	install -m 755 "$2" "$1/init"
+	(cd "$1" && find . | cpio -o -H newc --quiet | gzip -9) >"$3"
+}
+
 # The demo (make run, and its test): the VMM, and the guest it boots -
 # build/obj-guest's kernel and an initramfs of busybox, init and workload.
 echo ">> building the demo: demo_vmm, its guest kernel and initramfs"
@@ -63,10 +72,7 @@ gcc -static -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
 	"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c" \
 	"$lib/libioregion.a" -luring -lseccomp -pthread
 gcc -static -O2 -Wall -Werror -o "$root/bin/uartbench" "$top/userspace/demo/guest/uartbench.c"
-cp /bin/busybox "$root/bin/busybox"
-ln -s busybox "$root/bin/sh"
-install -m 755 "$top/userspace/demo/guest/init" "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$demo/initramfs.cpio.gz"
+guest_initramfs "$root" "$top/userspace/demo/guest/init" "$demo/initramfs.cpio.gz"
 cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"
 cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" "$guest/"
 
@@ -101,9 +107,6 @@ chmod +x "$qd/qemu"
 gcc -static -O2 -Wall -Wextra -Werror -o "$qd/mpqemu_run" "$top/userspace/qemu/mpqemu_run.c"
 gcc -static -O2 -Wall -Wextra -Werror -o "$qroot/bin/proxytest" \
 	"$top/userspace/qemu/guest/proxytest.c"
-cp /bin/busybox "$qroot/bin/busybox"
-ln -s busybox "$qroot/bin/sh"
-install -m 755 "$top/userspace/qemu/guest/init" "$qroot/init"
-(cd "$qroot" && find . | cpio -o -H newc --quiet | gzip -9) >"$qd/initramfs.cpio.gz"
+guest_initramfs "$qroot" "$top/userspace/qemu/guest/init" "$qd/initramfs.cpio.gz"
 cp "$top/build/obj-qguest/arch/x86/boot/bzImage" "$qd/bzImage"
 cp "$top/userspace/qemu/qemu_proxy_test.sh" "$guest/"

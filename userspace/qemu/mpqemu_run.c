@@ -58,7 +58,7 @@ static int status_code(int st)
 
 int main(int argc, char **argv)
 {
-	int opt, sv[2], st, rst, timeout = 0;
+	int opt, sv[2], st, rst = 0, timeout = 0;
 	const char *pidfile = NULL;
 	pid_t remote, qemu, pid;
 	char **main_argv = NULL;

@@ -50,6 +50,10 @@ boot() {
 	return $rc
 }
 
+fresh_disk() { # a zeroed 64 MiB disk for the remote's scsi-hd
+	rm -f $img; truncate -s 64M $img
+}
+
 show() { # FILE: as TAP comments
 	sed 's/^/# /' "$1"
 }
@@ -70,7 +74,7 @@ kcmd_stop() {
 }
 
 if [ "$1" = --bench ]; then
-	truncate -s 64M $img
+	fresh_disk
 	for m in off on; do
 		boot bench-$m $m bench 900
 		show $work/bench-$m.serial | grep 'regs:'
@@ -95,7 +99,7 @@ bar_counts() { # TRACE: accesses per BAR through QEMU
 }
 
 for m in off on; do
-	truncate -s 0 $img; truncate -s 64M $img
+	fresh_disk
 	kcmd_start
 	start=$(date +%s)
 	boot $m $m check 900
@@ -129,7 +133,7 @@ done
 result $? "BAR accesses reaching QEMU as KVM_EXIT_MMIO/KVM_EXIT_IO: $count_off with ioregionfd=off, $count_on with ioregionfd=on"
 
 # Kill the remote process while the guest does disk I/O through ioregionfd.
-truncate -s 0 $img; truncate -s 64M $img
+fresh_disk
 boot kill on loop 300 &
 bootpid=$!
 i=0

@@ -57,6 +57,12 @@ def cfg_read(chan, addr, length):
     return msg(chan, CMD_PCI_CFGREAD, struct.pack("=IIi", addr, 0, length))
 
 
+def pack_cmd(op, size, flags, tag, user_data, offset, data=0, reserved=0):
+    """struct ioregionfd_cmd"""
+    return struct.pack("=BBBBIQQQ", op, size, flags, reserved, tag, user_data,
+                       offset, data)
+
+
 class Kvm:
     """KVM's side of the ioregionfd socket."""
 
@@ -67,8 +73,8 @@ class Kvm:
     def cmd(self, op, size, user_data, offset, data=0, flags=RESPONSE,
             reserved=0):
         self.tag += 1
-        self.sock.sendall(struct.pack("=BBBBIQQQ", op, size, flags, reserved,
-                                      self.tag, user_data, offset, data))
+        self.sock.sendall(pack_cmd(op, size, flags, self.tag, user_data, offset,
+                                   data, reserved))
         if not flags & RESPONSE:
             return None
         rep = b""
@@ -154,8 +160,8 @@ def main():
     result(v == 0xc0, "a mapped BAR is still reached at its BAR offset (0x%x)" % (v if isinstance(v, int) else -1))
 
     # A burst of posted writes in one go, then one read: in order, all applied.
-    burst = b"".join(struct.pack("=BBBBIQQQ", OP_WRITE, 1, 0, 0, 1000 + i, bar1,
-                                 SCRATCHR, i & 0xff) for i in range(300))
+    burst = b"".join(pack_cmd(OP_WRITE, 1, 0, 1000 + i, bar1, SCRATCHR, i & 0xff)
+                     for i in range(300))
     kvm_end.sendall(burst)
     v = k.cmd(OP_READ, 1, bar1, SCRATCHR)
     result(v == 299 & 0xff, "300 posted writes sent at once are applied in order before the read")
@@ -163,8 +169,8 @@ def main():
     # Requests on the proxy channel must not pass posted writes still queued
     # on the socket: 2000 posted writes, then at once a read of the same
     # register through the channel (today's path, served by the main loop).
-    burst = b"".join(struct.pack("=BBBBIQQQ", OP_WRITE, 1, 0, 0, 2000 + i, bar1,
-                                 SCRATCHR, i & 0xff) for i in range(2000))
+    burst = b"".join(pack_cmd(OP_WRITE, 1, 0, 2000 + i, bar1, SCRATCHR, i & 0xff)
+                     for i in range(2000))
     kvm_end.sendall(burst)
     v = msg(chan, CMD_BAR_READ, struct.pack("=QQI?3x", 0xfebfe000 + SCRATCHR, 0, 1, True))
     result(v == 1999 & 0xff, "a proxy-channel request waits for the posted writes queued before it "
@@ -172,7 +178,7 @@ def main():
 
     # A command split across two writes to the socket.
     k.tag += 1
-    whole = struct.pack("=BBBBIQQQ", OP_READ, 1, RESPONSE, 0, k.tag, bar1, SCNTL0, 0)
+    whole = pack_cmd(OP_READ, 1, RESPONSE, k.tag, bar1, SCNTL0)
     kvm_end.sendall(whole[:5])
     kvm_end.sendall(whole[5:])
     rep = kvm_end.recv(32)

@@ -129,12 +129,16 @@ static volatile uint32_t *lsi_mmio(void)
 			snprintf(path, sizeof(path),
 				 "/sys/bus/pci/devices/%s/resource1", d->d_name);
 			fd = open(path, O_RDWR | O_SYNC);
-			if (fd >= 0)
+			if (fd >= 0) {
 				p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 					 MAP_SHARED, fd, 0);
+				close(fd);	/* the mapping stays */
+			}
 		}
 		fclose(f);
 	}
+	if (dir)
+		closedir(dir);
 	return p == MAP_FAILED ? NULL : p;
 }
 
