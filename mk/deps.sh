@@ -3,10 +3,11 @@
 # packages, plus any named as arguments.  Idempotent: does nothing when
 # everything is there.
 set -euo pipefail
-pkgs=(linux-source-6.1 qemu-system-x86 qemu-system-data seabios build-essential
+pkgs=(qemu-system-x86 qemu-system-data seabios build-essential
       flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
       busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
-      ccache python3 perl git man-db clang bpftool)
+      ccache python3 perl git man-db clang bpftool
+      rsync debian-archive-keyring dpkg-dev)
 pkgs+=("$@")	# what one target needs on top (make bench: gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,7 +6,6 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:-test}
-tarball=/usr/src/linux-source-6.1.tar.xz
 build=$top/build
 src=$build/src
 obj=$build/obj-$flavour
@@ -17,15 +16,18 @@ jobs=$(nproc)
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 
-[ -f "$tarball" ] || { echo "kernel: $tarball missing: run 'make deps'" >&2; exit 1; }
+# The base tree: Debian's linux-source-7.3 (trixie-backports), an arch-all
+# package that carries the source tarball, fetched by mk/debpkg.sh.
+deb=$build/deb/linux-source
+"$top/mk/debpkg.sh" deb trixie-backports linux-source-7.3 "$deb"
+tarball=$(ls "$deb"/usr/src/linux-source-7.3.tar.xz)
 
 if [ ! -f "$src/.extracted" ]; then
 	echo ">> extracting the base tree from $tarball (about 15 s)"
 	rm -rf "$src" "$build/pristine"; mkdir -p "$src"
 	tar -xf "$tarball" -C "$src" --strip-components=1
 	ver=$(make -s -C "$src" kernelversion)
-	pkg=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
-	echo "Linux $ver (Debian linux-source-6.1 $pkg)" >"$src/.base-version"
+	echo "Linux $ver (Debian $(cat "$deb/.version"))" >"$src/.base-version"
 	touch "$src/.extracted"
 fi
 echo ">> applying the ioregionfd series to $(cat "$src/.base-version")"

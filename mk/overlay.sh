@@ -1,5 +1,5 @@
 #!/bin/bash
-# Applies our feature to a 6.1 tree, or exports it as a git series.
+# Applies our feature to the base tree (Linux 7.3), or exports it as a git series.
 #
 # patches/series lists the commits of the feature in order:
 #   commit NAME.msg      starts a commit; patches/NAME.msg is its message

@@ -37,7 +37,7 @@ echo ">> git am onto a pristine base tree (about 2 min)"
 am=$build/am-check
 if [ ! -d "$am/.git" ]; then
 	rm -rf "$am"; mkdir -p "$am"
-	tar -xf /usr/src/linux-source-6.1.tar.xz -C "$am" --strip-components=1
+	tar -xf "$build"/deb/linux-source/usr/src/linux-source-7.3.tar.xz -C "$am" --strip-components=1
 	git -C "$am" init -q
 	git -C "$am" add -A -f >/dev/null
 	git -C "$am" -c user.name=base -c user.email=base@localhost commit -q -m base

@@ -10,53 +10,30 @@ build=$top/build/qemu
 src=$build/src
 obj=$build/obj
 series=$top/userspace/qemu/patches
-sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 
 "$top/mk/deps.sh" dpkg-dev meson ninja-build libglib2.0-dev libpixman-1-dev \
 	zlib1g-dev libfdt-dev
 
-# Debian's source index, derived from this machine's own Debian package
-# sources: every Debian "deb" entry gets its "deb-src" twin.  Never a
-# mirror of our choosing.
-enable_deb_src() {
-	local f out=/etc/apt/sources.list.d/ioregionfd-deb-src
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		# deb822 stanzas: keep those of Debian with Types: deb.
-		awk 'BEGIN { RS = ""; ORS = "\n\n" }
-		     /(^|\n)Types:[^\n]*[ \t]deb([ \t]|\n|$)/ && /debian/ {
-			sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, ""); print }' "$f"
-	done | $sudo tee "$out.sources" >/dev/null
-	[ -s "$out.sources" ] || $sudo rm -f "$out.sources"
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		sed -n 's/^[[:space:]]*deb\([[:space:]].*debian.*\)/deb-src\1/p' "$f"
-	done | $sudo tee "$out.list" >/dev/null
-	[ -s "$out.list" ] || $sudo rm -f "$out.list"
-	$sudo apt-get update -q >/dev/null
-}
-
+# Debian 12's QEMU 7.2 source, through the project's private apt state
+# (mk/debpkg.sh): the machine's own apt configuration is never touched.
+"$top/mk/debpkg.sh" src bookworm qemu "$build/deb"
 if [ ! -f "$build/.fetched" ]; then
-	qver() { apt-cache showsrc qemu 2>/dev/null | sed -n 's/^Version: //p' |
-		grep '^1:7\.2' | sort -V | tail -n 1 || true; }
-	ver=$(qver)
-	[ -n "$ver" ] || { enable_deb_src; ver=$(qver); }
-	[ -n "$ver" ] || { echo "qemu: Debian offers no QEMU 7.2 source" >&2; exit 1; }
-	echo ">> fetching Debian's QEMU source $ver"
-	rm -rf "$build"; mkdir -p "$build/dl"
-	(cd "$build/dl" && apt-get source -q --download-only "qemu=$ver" >/dev/null 2>&1)
-	echo "QEMU $ver (Debian source, Debian's patches applied)" >"$build/.version"
+	case $(cat "$build/deb/.version") in
+	1:7.2*) ;;
+	*) echo "qemu: Debian 12 offers QEMU $(cat "$build/deb/.version"), not 7.2" >&2; exit 1 ;;
+	esac
+	echo "QEMU $(cat "$build/deb/.version") (Debian source, Debian's patches applied)" >"$build/.version"
 	touch "$build/.fetched"
 fi
 
-# Extract afresh (dpkg-source applies Debian's own patches) whenever our
+# Copy the unpacked source (Debian's own patches applied) afresh whenever our
 # series changed, then apply it.
 stamp=$(cat "$series/series" $(sed 's/#.*//' "$series/series" | awk 'NF {print "'"$series"'/" $1}') |
 	sha256sum | cut -c1-16)
 if [ "$(cat "$src/.series" 2>/dev/null)" != "$stamp" ]; then
 	echo ">> $(cat "$build/.version") + userspace/qemu/patches"
 	rm -rf "$src"
-	dpkg-source -q -x "$build"/dl/qemu_*.dsc "$src" >/dev/null 2>&1
+	cp -a "$build/deb/src" "$src"
 	for p in $(sed 's/#.*//' "$series/series"); do
 		patch -s -p1 -d "$src" <"$series/$p" ||
 			{ echo "qemu: $p does not apply" >&2; rm -rf "$src"; exit 1; }

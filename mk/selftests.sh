@@ -9,7 +9,7 @@ obj=$top/build/obj-$flavour
 out=$top/build/selftests-$flavour
 guest=$top/build/guest-$flavour
 src=$top/build/src/tools/testing/selftests/kvm
-# Ours, then the stock regression set.  Only these: Debian's 6.1 tree has
+# Ours, then the stock regression set.  Only these: some trees have
 # selftests that do not build (dirty_log_test).
 # Entries under libioregion/ and qemu/ are built below.
 tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" | awk 'NF && $1 !~ /^(libioregion|qemu)\// {print $1}')
@@ -21,7 +21,7 @@ mkdir -p "$out" "$guest"
 make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
 	KHDR_INCLUDES="-isystem $obj/usr/include" \
 	EXTRA_CFLAGS="-static -Werror" USERLDFLAGS=-static \
-	TEST_GEN_PROGS_x86_64="$tests" TEST_GEN_PROGS_EXTENDED_x86_64=
+	TEST_GEN_PROGS_x86="$tests" TEST_GEN_PROGS_EXTENDED_x86=
 for t in $tests; do cp "$out/$t" "$guest/$(basename "$t")"; done
 cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" \
 	"$top/mk/guest/bench-run.sh" "$guest/"
@@ -36,10 +36,10 @@ with_selftest_lib() { # output source...
 		-U_FORTIFY_SOURCE -fno-stack-protector -fno-PIE \
 		-I"$top/build/src/tools/include" \
 		-I"$top/build/src/tools/arch/x86/include" -I"$src/include" \
-		-I"$src/include/x86_64" -I"$src/.." -isystem "$obj/usr/include" \
+		-I"$src/include/x86" -I"$src/.." -isystem "$obj/usr/include" \
 		-I"$top/userspace/src/include" -I"$lib/include" -I"$top/userspace/demo" \
 		-o "$1" "${@:2}" \
-		"$out"/lib/*.o "$out"/lib/x86_64/*.o "$lib/libioregion.a" \
+		"$out"/lib/*.o "$out"/lib/x86/*.o "$lib/libioregion.a" \
 		-luring -lseccomp -pthread -ldl
 }
 with_selftest_lib "$guest/libioregion_vm_test" "$top/userspace/test/vm_test.c"

@@ -16,7 +16,7 @@
  * copy) check both against the same numbers.
  */
 #ifndef KVM_SET_IOREGION
-#define KVM_CAP_IOREGIONFD		224
+#define KVM_CAP_IOREGIONFD		252
 #define KVM_IOREGION_PIO		(1 << 0)
 #define KVM_IOREGION_POSTED_WRITES	(1 << 1)
 #define KVM_IOREGION_DEASSIGN		(1 << 2)
@@ -30,7 +30,7 @@ struct kvm_ioregion {
 	__u32 timeout_ms;
 	__u8  pad[32];
 };
-#define KVM_SET_IOREGION	_IOW(KVMIO, 0xd2, struct kvm_ioregion)
+#define KVM_SET_IOREGION	_IOW(KVMIO, 0xd6, struct kvm_ioregion)
 #endif
 
 #define CMD_SIZE	sizeof(struct ioregionfd_cmd)

@@ -309,8 +309,8 @@ int main(void)
 	control();
 	vmm_args();
 	/* The copy of the uAPI in internal.h, for distribution headers. */
-	tap_ok(KVM_SET_IOREGION == 0x4048aed2 && sizeof(struct kvm_ioregion) == 72 &&
-	       KVM_CAP_IOREGIONFD == 224 && KVM_IOREGION_DEASSIGN == 4,
+	tap_ok(KVM_SET_IOREGION == 0x4048aed6 && sizeof(struct kvm_ioregion) == 72 &&
+	       KVM_CAP_IOREGIONFD == 252 && KVM_IOREGION_DEASSIGN == 4,
 	       "the library's KVM_SET_IOREGION is the kernel's");
 	return tap_done();
 }

@@ -50,9 +50,10 @@ int main(void)
 	CHECK(IOREGIONFD_CMD_FENCE == 2);
 	CHECK(sizeof(struct kvm_ioregion_group) == 32);
 	CHECK(offsetof(struct kvm_ioregion_group, flags) == 8);
-	CHECK(KVM_CREATE_IOREGION_GROUP == 0x4020aed3);
-	CHECK(KVM_SET_IOREGION == 0x4048aed2);
-	CHECK(KVM_EXIT_IOREGIONFD_FAILURE == 38);
+	CHECK(KVM_CREATE_IOREGION_GROUP == 0x4020aed7);
+	CHECK(KVM_SET_IOREGION == 0x4048aed6);
+	CHECK(KVM_EXIT_IOREGIONFD_FAILURE == 44);
+	CHECK(KVM_CAP_IOREGIONFD == 252);
 	CHECK(offsetof(struct kvm_run, ioregionfd_failure.addr) == 32);
 	CHECK(offsetof(struct kvm_run, ioregionfd_failure.len) == 56);
 	CHECK(offsetof(struct kvm_run, ioregionfd_failure.reason) == 64);

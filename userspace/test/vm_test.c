@@ -108,9 +108,12 @@ static void wait_for(volatile uint64_t *counter, uint64_t want)
 		cpu_relax();
 		if (++spins % (1ull << 22))
 			continue;
-		GUEST_ASSERT_4(*counter >= want, *counter << 32 | want,
-			       ioapic_read(0x10 + 2 * INTX_GSI),
-			       mmio_read(R_RESAMPLES), mmio_read(R_INTX_PENDING));
+		__GUEST_ASSERT(*counter >= want,
+			       "interrupts 0x%lx of 0x%lx; redirection 0x%lx, resamples 0x%lx, INTx pending 0x%lx",
+			       (uint64_t)*counter, (uint64_t)want,
+			       (uint64_t)ioapic_read(0x10 + 2 * INTX_GSI),
+			       (uint64_t)mmio_read(R_RESAMPLES),
+			       (uint64_t)mmio_read(R_INTX_PENDING));
 	}
 }
 
@@ -407,8 +410,6 @@ static void run(const char *name, enum ioregion_engine engine, unsigned int flag
 
 	vm = vm_create(1);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
-	vm_init_descriptor_tables(vm);
-	vcpu_init_descriptor_tables(vcpu);
 	vm_install_exception_handler(vm, INTX_VECTOR, intx_handler);
 	vm_install_exception_handler(vm, MSI_VECTOR, msi_handler);
 	virt_pg_map(vm, MMIO_GPA, MMIO_GPA);
@@ -430,7 +431,7 @@ static void run(const char *name, enum ioregion_engine engine, unsigned int flag
 			ksft_test_result_pass("%s: MSI through a routed irqfd\n", name);
 			break;
 		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_4(uc, "values: 0x%lx, 0x%lx, 0x%lx, 0x%lx");
+			REPORT_GUEST_ASSERT(uc);
 		default:
 			TEST_FAIL("%s: exit %s after phase %lu: an access missed the device",
 				  name, exit_reason_str(vcpu->run->exit_reason), phase);

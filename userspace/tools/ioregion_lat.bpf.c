@@ -79,7 +79,7 @@ int BPF_PROG(on_cmd, unsigned int vcpu_id, bool pio, __u64 region,
 
 SEC("raw_tp/kvm_ioregion_resp")
 int BPF_PROG(on_resp, unsigned int vcpu_id, bool pio, __u64 region,
-	     __u64 addr, int len, bool is_write, __u64 val)
+	     __u64 addr, int len, bool is_write, bool posted, __u64 val)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct lat_hist *h;

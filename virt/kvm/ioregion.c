@@ -3,8 +3,8 @@
  * ioregionfd: guest MMIO/PIO ranges served by another process through file
  * descriptors, without a return to the VMM.
  *
- * KVM_SET_IOREGION binds a range to a pair of files (usually both directions
- * of one AF_UNIX socket).  A guest access to the range becomes a
+ * KVM_SET_IOREGION binds a range to a connected AF_UNIX stream or seqpacket
+ * socket (read_fd and write_fd name the same socket).  A guest access to the range becomes a
  * struct ioregionfd_cmd written by the vCPU thread; for reads and non-posted
  * writes the vCPU then waits for the struct ioregionfd_resp that carries the
  * same tag (include/uapi/linux/ioregion.h).
@@ -23,8 +23,8 @@
  * channel by tag.  There is no reader thread: a waiting vCPU that finds
  * rx_lock free reads every response available and hands each to its waiter,
  * so responses may come in any order and vCPUs never serialize on a channel.
- * The files are always used without blocking, whatever their O_NONBLOCK
- * flag; vCPUs sleep on the channel's wait queue, kicked by the files' own.
+ * The socket is always used without blocking, whatever its O_NONBLOCK
+ * flag; vCPUs sleep on the channel's wait queue, kicked by the socket's own.
  *
  * A signal interrupts the wait but leaves the waiter queued (vcpu->ioregion):
  * the next KVM_RUN resumes the same access and waits for the same tag.  An
@@ -33,7 +33,17 @@
  *
  * A region's channel is replaced, not modified, when a restarted device
  * brings new files: vCPUs find it under kvm->srcu, and those already waiting
- * on the old channel keep it alive until their answers arrive there.
+ * on the old channel keep it alive until their answers arrive there.  A
+ * channel that serves no region any more fails its waiters and lets its
+ * files go at once, so that its device sees end of file even while vCPU
+ * scoreboards still point at it.
+ *
+ * Locking: kvm->slots_lock serializes registration (the region list, the
+ * channels' and groups' region counts).  chan->tx_lock orders commands on
+ * the socket and is held only around a non-blocking send; chan->rx_lock
+ * makes one vCPU the reader and is only ever try-locked; chan->lock (a
+ * spinlock) protects the waiter list, err and acked.  A vCPU never waits
+ * for the device with kvm->srcu or any of these held.
  *
  * Ordering groups (KVM_CREATE_IOREGION_GROUP) gather the channels of one
  * device.  Each vCPU keeps a scoreboard of the channels where it posted
@@ -52,12 +62,12 @@
 #include <linux/ioregion.h>
 #include <linux/kvm_host.h>
 #include <linux/net.h>
-#include <linux/pipe_fs_i.h>
 #include <linux/poll.h>
+#include <linux/unaligned.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
 #include <net/sock.h>
-#include <asm/unaligned.h>
+#include <net/tcp_states.h>
 #include <trace/events/kvm.h>
 
 static_assert(sizeof(struct kvm_ioregion) == 72);
@@ -81,55 +91,53 @@ static_assert(sizeof(struct ioregionfd_resp) == 32);
 static unsigned int ioregion_poll_ns;
 module_param(ioregion_poll_ns, uint, 0644);
 
-/* Wait queues a channel may need: a pipe has two, and so has its peer. */
-#define IOREGION_MAX_POLLS	4
-
 struct ioregion_chan;
 
 /*
  * An ordering group: the channels of one device, and its shadow.  Its file
  * and its channels hold references; it holds none on the VM, so that a
- * device process never keeps one alive.
+ * device process never keeps one alive.  @kvm is the VM it was made for,
+ * only ever compared, never followed: should that VM be gone and another
+ * take its address, the group has either never served a region (and is as
+ * good as new) or is spent (and refused).
  */
 struct ioregion_group {
 	struct kref kref;
+	const struct kvm *kvm;
 	u8 *shadow;			/* size bytes of values, size of map */
 	u64 size;
 	int nr_regions;			/* under the VM's slots_lock */
 	bool spent;			/* lost its last region: not reusable */
 };
 
-struct ioregion_poll {
-	wait_queue_entry_t wait;
-	wait_queue_head_t *head;
-	struct ioregion_chan *chan;
-};
-
 struct ioregion_chan {
 	struct kref kref;
-	struct file *rfile;
-	struct file *wfile;
-	bool record;			/* rfile keeps message boundaries */
+	struct file *file;		/* the socket; NULL once closed */
+	struct socket *sock;
+	bool record;			/* seqpacket: keeps message boundaries */
 	int nr_regions;			/* regions using it, under slots_lock */
+	u32 timeout_ms;			/* of all its regions; 0: none */
 	struct ioregion_group *group;	/* NULL: none */
 
-	struct mutex tx_lock;		/* orders commands on wfile */
+	struct mutex tx_lock;		/* orders commands on the socket */
 	u32 next_tag;
 
-	struct mutex rx_lock;		/* one reader of rfile at a time */
+	struct mutex rx_lock;		/* one reader of the socket at a time */
 	struct ioregionfd_resp rx_resp;	/* a response being read */
 	unsigned int rx_len;
 
-	spinlock_t lock;		/* protects waiters and err */
+	spinlock_t lock;		/* protects waiters, err, users, retired */
 	struct list_head waiters;
 	int err;			/* non-zero once the channel is dead */
 	u32 acked;			/* posted writes up to here are applied */
+	int users;			/* accesses in flight (not scoreboards) */
+	bool retired;			/* moved off: close when users are done */
 
 	wait_queue_head_t wq;		/* vCPUs waiting for a response or room */
-	atomic_t events;		/* wakeups seen on rfile and wfile */
+	atomic_t events;		/* wakeups seen on the socket */
 	poll_table pt;
-	int nr_polls;
-	struct ioregion_poll polls[IOREGION_MAX_POLLS];
+	wait_queue_entry_t poll_wait;	/* on the socket's wait queue */
+	wait_queue_head_t *poll_head;	/* NULL: not queued */
 };
 
 struct ioregion {
@@ -141,7 +149,6 @@ struct ioregion {
 	u64 size;			/* 0: a doorbell, any access at paddr */
 	u64 user_data;
 	u32 flags;
-	u32 timeout_ms;			/* 0: none */
 	u64 shadow_offset;		/* in the group's shadow, if it has one */
 	struct ioregion_chan __rcu *chan;	/* replaced under slots_lock */
 };
@@ -168,7 +175,7 @@ static void ioregion_group_release(struct kref *kref)
 	struct ioregion_group *g = container_of(kref, struct ioregion_group,
 						kref);
 
-	/* The last channel may go under kvm->srcu: never sleep here. */
+	/* The last reference may go in atomic context (an RCU callback). */
 	vfree_atomic(g->shadow);
 	kfree(g);
 }
@@ -185,6 +192,9 @@ static int ioregion_group_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!g->size)
 		return -ENODEV;
+	/* The device's stores must reach the shadow KVM reads. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
 	/* Refuses anything beyond the values and the map. */
 	return remap_vmalloc_range(vma, g->shadow, vma->vm_pgoff);
 }
@@ -196,6 +206,7 @@ static int ioregion_group_file_release(struct inode *inode, struct file *file)
 }
 
 static const struct file_operations ioregion_group_fops = {
+	.owner = THIS_MODULE,
 	.mmap = ioregion_group_mmap,
 	.release = ioregion_group_file_release,
 	.llseek = noop_llseek,
@@ -212,14 +223,23 @@ int kvm_create_ioregion_group(struct kvm *kvm, struct kvm_ioregion_group *args)
 	if (args->shadow_size > IOREGION_SHADOW_MAX)
 		return -E2BIG;
 
-	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	g = kzalloc_obj(*g, GFP_KERNEL_ACCOUNT);
 	if (!g)
 		return -ENOMEM;
 	kref_init(&g->kref);
+	g->kvm = kvm;
 	g->size = args->shadow_size;
 	if (g->size) {
-		/* Zeroed: an empty map sends every load to the device. */
-		g->shadow = vmalloc_user(2 * g->size);
+		/*
+		 * Zeroed: an empty map sends every load to the device.  Charged
+		 * to the VMM's memory cgroup, like the rest of the VM.
+		 */
+		g->shadow = __vmalloc_node_range(2 * g->size, SHMLBA,
+						 VMALLOC_START, VMALLOC_END,
+						 GFP_KERNEL_ACCOUNT | __GFP_ZERO,
+						 PAGE_KERNEL, VM_USERMAP,
+						 NUMA_NO_NODE,
+						 __builtin_return_address(0));
 		if (!g->shadow) {
 			kfree(g);
 			return -ENOMEM;
@@ -232,20 +252,23 @@ int kvm_create_ioregion_group(struct kvm *kvm, struct kvm_ioregion_group *args)
 	return fd;
 }
 
-/* A reference to the group behind @fd. */
-static int ioregion_group_get(int fd, struct ioregion_group **gp)
+/* A reference to @kvm's group behind @fd. */
+static int ioregion_group_get(struct kvm *kvm, int fd,
+			      struct ioregion_group **gp)
 {
-	struct fd f = fdget(fd);
+	CLASS(fd, f)(fd);
+	struct ioregion_group *g;
 
-	if (!f.file)
+	if (fd_empty(f))
 		return -EBADF;
-	if (f.file->f_op != &ioregion_group_fops) {
-		fdput(f);
+	if (fd_file(f)->f_op != &ioregion_group_fops)
 		return -EINVAL;
-	}
-	*gp = f.file->private_data;
-	kref_get(&(*gp)->kref);
-	fdput(f);
+	g = fd_file(f)->private_data;
+	/* Its counts are under its own VM's slots_lock, its shadow its own. */
+	if (g->kvm != kvm)
+		return -EINVAL;
+	kref_get(&g->kref);
+	*gp = g;
 	return 0;
 }
 
@@ -271,8 +294,8 @@ static int ioregion_group_check(struct ioregion_group *g,
 static int ioregion_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 			      int sync, void *key)
 {
-	struct ioregion_chan *chan = container_of(wait, struct ioregion_poll,
-						  wait)->chan;
+	struct ioregion_chan *chan = container_of(wait, struct ioregion_chan,
+						  poll_wait);
 
 	atomic_inc(&chan->events);
 	wake_up_all(&chan->wq);
@@ -283,27 +306,33 @@ static void ioregion_poll_queue(struct file *file, wait_queue_head_t *head,
 				poll_table *pt)
 {
 	struct ioregion_chan *chan = container_of(pt, struct ioregion_chan, pt);
-	struct ioregion_poll *p;
 
-	if (chan->nr_polls == IOREGION_MAX_POLLS)
+	/* A socket has one wait queue for both directions. */
+	if (chan->poll_head)
 		return;
-	p = &chan->polls[chan->nr_polls++];
-	p->head = head;
-	p->chan = chan;
-	init_waitqueue_func_entry(&p->wait, ioregion_poll_wake);
-	add_wait_queue(head, &p->wait);
+	chan->poll_head = head;
+	init_waitqueue_func_entry(&chan->poll_wait, ioregion_poll_wake);
+	add_wait_queue(head, &chan->poll_wait);
+}
+
+/* Let the socket go; the channel answers nobody from now on. */
+static void ioregion_chan_put_file(struct ioregion_chan *chan)
+{
+	if (!chan->file)
+		return;
+	if (chan->poll_head)
+		remove_wait_queue(chan->poll_head, &chan->poll_wait);
+	fput(chan->file);
+	chan->file = NULL;
+	chan->sock = NULL;
 }
 
 static void ioregion_chan_release(struct kref *kref)
 {
 	struct ioregion_chan *chan = container_of(kref, struct ioregion_chan,
 						  kref);
-	int i;
 
-	for (i = 0; i < chan->nr_polls; i++)
-		remove_wait_queue(chan->polls[i].head, &chan->polls[i].wait);
-	fput(chan->rfile);
-	fput(chan->wfile);
+	ioregion_chan_put_file(chan);
 	ioregion_group_put(chan->group);
 	kfree(chan);
 }
@@ -313,24 +342,23 @@ static void ioregion_chan_put(struct ioregion_chan *chan)
 	kref_put(&chan->kref, ioregion_chan_release);
 }
 
-/* Takes over the references to @rfile and @wfile, even on failure. */
-static struct ioregion_chan *ioregion_chan_create(struct file *rfile,
-						  struct file *wfile,
-						  struct ioregion_group *group)
+/* Takes over the reference to @file, even on failure. */
+static struct ioregion_chan *ioregion_chan_create(struct file *file,
+						  struct ioregion_group *group,
+						  u32 timeout_ms)
 {
-	struct socket *sock = sock_from_file(rfile);
 	struct ioregion_chan *chan;
 
-	chan = kzalloc(sizeof(*chan), GFP_KERNEL_ACCOUNT);
+	chan = kzalloc_obj(*chan, GFP_KERNEL_ACCOUNT);
 	if (!chan) {
-		fput(rfile);
-		fput(wfile);
+		fput(file);
 		return NULL;
 	}
 	kref_init(&chan->kref);
-	chan->rfile = rfile;
-	chan->wfile = wfile;
-	chan->record = sock && sock->type == SOCK_SEQPACKET;
+	chan->file = file;
+	chan->sock = sock_from_file(file);
+	chan->record = chan->sock->type == SOCK_SEQPACKET;
+	chan->timeout_ms = timeout_ms;
 	if (group) {
 		kref_get(&group->kref);
 		chan->group = group;
@@ -343,9 +371,7 @@ static struct ioregion_chan *ioregion_chan_create(struct file *rfile,
 	INIT_LIST_HEAD(&chan->waiters);
 	init_waitqueue_head(&chan->wq);
 	init_poll_funcptr(&chan->pt, ioregion_poll_queue);
-	vfs_poll(rfile, &chan->pt);
-	if (wfile != rfile)
-		vfs_poll(wfile, &chan->pt);
+	vfs_poll(file, &chan->pt);
 	return chan;
 }
 
@@ -386,65 +412,76 @@ static void ioregion_chan_fail(struct ioregion_chan *chan, int err)
 	wake_up_all(&chan->wq);
 }
 
+/* Fail the channel and let its socket go now, whoever still uses it. */
+static void ioregion_chan_close(struct ioregion_chan *chan, int err)
+{
+	ioregion_chan_fail(chan, err);
+	/* Senders and readers check err under these before using the file. */
+	mutex_lock(&chan->tx_lock);
+	mutex_lock(&chan->rx_lock);
+	ioregion_chan_put_file(chan);
+	mutex_unlock(&chan->rx_lock);
+	mutex_unlock(&chan->tx_lock);
+}
+
+/*
+ * An access starts on @chan, under kvm->srcu: a channel that its regions
+ * leave for another (ioregion_reassign()) keeps serving the accesses that
+ * had started on it, and closes once they are done.
+ */
+static void ioregion_chan_get_user(struct ioregion_chan *chan)
+{
+	kref_get(&chan->kref);
+	spin_lock(&chan->lock);
+	chan->users++;
+	spin_unlock(&chan->lock);
+}
+
+static void ioregion_chan_put_user(struct ioregion_chan *chan)
+{
+	bool close;
+
+	spin_lock(&chan->lock);
+	close = !--chan->users && chan->retired;
+	spin_unlock(&chan->lock);
+	if (close)
+		ioregion_chan_close(chan, -ENOENT);
+	ioregion_chan_put(chan);
+}
+
+/* Under tx_lock, on a live channel. */
 static int ioregion_xmit(struct ioregion_chan *chan,
 			 const struct ioregionfd_cmd *cmd)
 {
 	struct kvec kv = { .iov_base = (void *)cmd, .iov_len = sizeof(*cmd) };
-	struct socket *sock = sock_from_file(chan->wfile);
-	struct iov_iter iter;
-	__poll_t mask;
-	struct kiocb kiocb;
-	ssize_t ret;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
+	int ret;
 
-	if (sock) {
-		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
-
-		ret = kernel_sendmsg(sock, &msg, &kv, 1, sizeof(*cmd));
-	} else {
-		/*
-		 * Pipes ignore IOCB_NOWAIT: write only when there is room,
-		 * which a pipe with a free slot has for a whole command.  An
-		 * error here means no reader: spare the vCPU a SIGPIPE.
-		 */
-		mask = vfs_poll(chan->wfile, NULL);
-		if (mask & EPOLLERR)
-			return -EPIPE;
-		if (!(mask & EPOLLOUT))
-			return -EAGAIN;
-		init_sync_kiocb(&kiocb, chan->wfile);
-		kiocb.ki_flags |= IOCB_NOWAIT;
-		iov_iter_kvec(&iter, WRITE, &kv, 1, sizeof(*cmd));
-		ret = call_write_iter(chan->wfile, &kiocb, &iter);
-	}
+	ret = kernel_sendmsg(chan->sock, &msg, &kv, 1, sizeof(*cmd));
 	if (ret == sizeof(*cmd))
 		return 0;
 	/* A short write leaves the stream out of step with the device. */
 	return ret < 0 ? ret : -EIO;
 }
 
-static ssize_t ioregion_recv(struct ioregion_chan *chan, void *buf, size_t len)
+/* Under rx_lock, on a live channel. */
+static int ioregion_recv(struct ioregion_chan *chan, void *buf, size_t len)
 {
 	struct kvec kv = { .iov_base = buf, .iov_len = len };
-	struct socket *sock = sock_from_file(chan->rfile);
-	struct iov_iter iter;
-	struct kiocb kiocb;
-	ssize_t ret;
+	struct msghdr msg = { };
+	int ret;
 
-	if (sock) {
-		struct msghdr msg = { };
-
-		ret = kernel_recvmsg(sock, &msg, &kv, 1, len, MSG_DONTWAIT);
-		if (ret > 0 && (msg.msg_flags & MSG_TRUNC))
-			return -EMSGSIZE;
-		return ret;
-	}
-	/* Pipes ignore IOCB_NOWAIT: read only what is there (or EOF). */
-	if (!(vfs_poll(chan->rfile, NULL) & (EPOLLIN | EPOLLHUP)))
-		return -EAGAIN;
-	init_sync_kiocb(&kiocb, chan->rfile);
-	kiocb.ki_flags |= IOCB_NOWAIT;
-	iov_iter_kvec(&iter, READ, &kv, 1, len);
-	return call_read_iter(chan->rfile, &kiocb, &iter);
+	ret = kernel_recvmsg(chan->sock, &msg, &kv, 1, len, MSG_DONTWAIT);
+	if (ret > 0 && (msg.msg_flags & MSG_TRUNC))
+		return -EMSGSIZE;
+	/*
+	 * Nothing read: the peer is gone, or (seqpacket) it sent an empty
+	 * record, which is a malformed response.
+	 */
+	if (!ret)
+		return READ_ONCE(chan->sock->sk->sk_shutdown) & RCV_SHUTDOWN ?
+		       -EPIPE : -EBADMSG;
+	return ret;
 }
 
 /* Every posted write before @tag is applied: a response says so. */
@@ -497,9 +534,8 @@ static void ioregion_rx(struct ioregion_chan *chan)
 		/* Nothing more for now, or a signal for this vCPU: later. */
 		if (ret == -EAGAIN || ret == -ERESTARTSYS || ret == -EINTR)
 			break;
-		if (ret <= 0) {
-			/* 0 is end of file: the device closed its end. */
-			ioregion_chan_fail(chan, ret ? ret : -EPIPE);
+		if (ret < 0) {
+			ioregion_chan_fail(chan, ret);
 			break;
 		}
 		chan->rx_len += ret;
@@ -531,7 +567,7 @@ static void ioregion_rx_pump(struct ioregion_chan *chan)
 		start = atomic_read(&chan->events);
 		ioregion_rx(chan);
 		mutex_unlock(&chan->rx_lock);
-		/* Read events again only after the reads of rfile above. */
+		/* Read events again only after the reads of the socket above. */
 		smp_mb();
 		if (atomic_read(&chan->events) == start)
 			break;
@@ -558,10 +594,12 @@ static int ioregion_send(struct ioregion_chan *chan, struct ioregionfd_cmd *cmd,
 
 	for (;;) {
 		seen = atomic_read(&chan->events);
-		if (!nowait)
-			mutex_lock(&chan->tx_lock);
-		else if (!mutex_trylock(&chan->tx_lock))
+		if (!nowait) {
+			if (mutex_lock_interruptible(&chan->tx_lock))
+				return -EINTR;
+		} else if (!mutex_trylock(&chan->tx_lock)) {
 			return -EAGAIN;
+		}
 
 		ret = READ_ONCE(chan->err);
 		if (!ret) {
@@ -622,8 +660,11 @@ static bool ioregion_poll(struct ioregion_chan *chan, int seen, u64 stop)
 	return false;
 }
 
-/* Wait for the response to @w; 0, -EINTR, or why the channel died. */
-static int ioregion_wait(struct kvm_ioregion_waiter *w)
+/*
+ * Wait for the response to @w; 0, -EINTR, or why the channel died.  With
+ * @nowait, only take what is there already: -EAGAIN if it is not.
+ */
+static int ioregion_wait(struct kvm_ioregion_waiter *w, bool nowait)
 {
 	unsigned int poll_ns = READ_ONCE(ioregion_poll_ns);
 	struct ioregion_chan *chan = w->chan;
@@ -641,6 +682,8 @@ static int ioregion_wait(struct kvm_ioregion_waiter *w)
 		ret = READ_ONCE(chan->err);
 		if (ret)
 			return ret;
+		if (nowait)
+			return -EAGAIN;
 		if (stop && ioregion_poll(chan, seen, stop))
 			continue;
 
@@ -669,7 +712,7 @@ static void ioregion_waiter_done(struct kvm_ioregion_waiter *w)
 	list_del_init(&w->list);
 	spin_unlock(&chan->lock);
 	w->chan = NULL;
-	ioregion_chan_put(chan);
+	ioregion_chan_put_user(chan);
 }
 
 /* The scoreboard: posted writes of this vCPU not yet known applied */
@@ -919,6 +962,36 @@ static struct ioregion_chan *ioregion_order(struct kvm_vcpu *vcpu,
 	return ioregion_sb_fence(vcpu, g, *shadow ? NULL : chan);
 }
 
+/*
+ * Wait for the answer to the access in flight and complete it, without
+ * kvm->srcu.  A KVM_RUN with immediate_exit only takes an answer that is
+ * there already (-EAGAIN if none): a VMM pausing the vCPU must not wait
+ * for the device.
+ */
+static int ioregion_finish(struct kvm_vcpu *vcpu, void *val)
+{
+	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
+	int ret;
+
+	ret = ioregion_wait(w, !vcpu->wants_to_run);
+	if (ret == -EINTR || ret == -EAGAIN)
+		return ret;
+	if (w->fence) {
+		/* Reported once if it failed; the writes are lost then. */
+		ioregion_sb_fenced(vcpu, w->chan);
+		if (!ret)
+			ret = IOREGION_FENCED;
+	} else if (!ret) {
+		trace_kvm_ioregion_resp(vcpu->vcpu_id, w->bus_idx == KVM_PIO_BUS,
+					w->region, w->addr, w->len, w->is_write,
+					false, w->data);
+		if (!w->is_write)
+			ioregion_put_val(val, w->len, w->data);
+	}
+	ioregion_waiter_done(w);
+	return ret;
+}
+
 /* One command of a naturally sized access; see kvm_ioregion_io(). */
 static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 			   gpa_t addr, int len, bool is_write, void *val)
@@ -936,8 +1009,10 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	if (w->chan) {
 		if (w->bus_idx == bus_idx && w->addr == addr &&
 		    w->len == len && w->is_write == is_write) {
+			/* The access a signal interrupted: its answer. */
 			kvm_vcpu_srcu_read_unlock(vcpu);
-			goto wait;
+			ret = ioregion_finish(vcpu, val);
+			goto out;
 		}
 		/* Not the access left behind; drop that one. */
 		ioregion_waiter_done(w);
@@ -974,9 +1049,9 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	} else {
 		ioregion_make_cmd(&cmd, r, addr, len, is_write, val, posted);
 	}
-	if (r->timeout_ms)
-		deadline = (jiffies + msecs_to_jiffies(r->timeout_ms)) ?: 1;
-	kref_get(&chan->kref);
+	if (chan->timeout_ms)
+		deadline = (jiffies + msecs_to_jiffies(chan->timeout_ms)) ?: 1;
+	ioregion_chan_get_user(chan);
 
 	/* r may go away from here on; chan may not. */
 	kvm_vcpu_srcu_read_unlock(vcpu);
@@ -984,7 +1059,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		ret = ioregion_send(chan, &cmd, NULL, deadline, false);
 		if (!ret && p)
 			ioregion_sb_record(p, chan, cmd.tag);
-		ioregion_chan_put(chan);
+		ioregion_chan_put_user(chan);
 		if (!ret)
 			trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
 					       w->region, addr, len, true, true,
@@ -1003,7 +1078,6 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		.fence = !!fence,
 		.user_data = w->user_data,
 		.region = w->region,
-		.progress = w->progress,
 	};
 	ret = ioregion_send(chan, &cmd, w, deadline, false);
 	if (ret) {
@@ -1011,29 +1085,14 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		if (fence && ret != -EINTR)
 			ioregion_sb_fenced(vcpu, chan);
 		w->chan = NULL;
-		ioregion_chan_put(chan);
+		ioregion_chan_put_user(chan);
 		goto out;
 	}
 	if (!fence)
 		trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
 				       w->region, addr, len, is_write, false,
 				       cmd.data);
-wait:
-	ret = ioregion_wait(w);
-	if (ret == -EINTR)
-		goto out;
-	if (w->fence) {
-		/* Reported once if it failed; the writes are lost then. */
-		ioregion_sb_fenced(vcpu, w->chan);
-		if (!ret)
-			ret = IOREGION_FENCED;
-	} else if (!ret) {
-		trace_kvm_ioregion_resp(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
-					w->region, addr, len, is_write, w->data);
-		if (!is_write)
-			ioregion_put_val(val, len, w->data);
-	}
-	ioregion_waiter_done(w);
+	ret = ioregion_finish(vcpu, val);
 out:
 	kvm_vcpu_srcu_read_lock(vcpu);
 	return ret;
@@ -1101,11 +1160,14 @@ static void ioregion_fail_exit(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
  * or a failure exit interrupted.  Called with kvm->srcu held (it is dropped
  * while waiting).  Returns 0 (read data in @val), -EOPNOTSUPP if no ioregion
  * takes the access (an ordinary exit to userspace), -EINTR if a signal came
- * first, or -EREMOTEIO with a KVM_EXIT_IOREGIONFD_FAILURE prepared.  After
- * -EINTR or -EREMOTEIO the caller must retry the same access.
+ * first, -EAGAIN if KVM_RUN's immediate_exit stopped the wait, or -EREMOTEIO
+ * with a KVM_EXIT_IOREGIONFD_FAILURE prepared.  After -EINTR, -EAGAIN or
+ * -EREMOTEIO the caller must retry the same access.  @started: an earlier
+ * part of the same instruction went to an ioregion (a string PIO), so none
+ * of it may go to userspace as an ordinary exit any more.
  */
 int kvm_ioregion_io(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx, gpa_t addr,
-		    int len, bool is_write, void *val)
+		    int len, bool is_write, void *val, bool started)
 {
 	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
 	int done = w->state ? w->done : 0;
@@ -1130,9 +1192,9 @@ int kvm_ioregion_io(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx, gpa_t addr,
 			break;
 	}
 	w->done = done;
-	if (ret == -EINTR) {
+	if (ret == -EINTR || ret == -EAGAIN) {
 		w->state = KVM_IOREGION_INTERRUPTED;
-	} else if (ret && (ret != -EOPNOTSUPP || done || w->progress)) {
+	} else if (ret && (ret != -EOPNOTSUPP || done || started)) {
 		/* Part of the access is done: userspace must not redo it. */
 		ioregion_fail_exit(vcpu, bus_idx, addr + done, n, is_write,
 				   val + done, ret);
@@ -1158,30 +1220,51 @@ void kvm_ioregion_vcpu_destroy(struct kvm_vcpu *vcpu)
 /* @n more (or fewer) regions use @chan.  Under slots_lock. */
 static void ioregion_chan_bind(struct ioregion_chan *chan, int n)
 {
-	struct ioregion_group *g = chan->group;
-
 	WRITE_ONCE(chan->nr_regions, chan->nr_regions + n);
-	if (g) {
-		g->nr_regions += n;
-		/* A new device must not see this one's shadow. */
-		if (!g->nr_regions)
-			g->spent = true;
-	}
+	if (chan->group)
+		chan->group->nr_regions += n;
+}
+
+/*
+ * @n regions left @chan (under slots_lock), for another channel if @moved.
+ * A group that lost its last region is spent: a new device must not see
+ * this one's shadow.  A channel that serves no region any more lets its
+ * socket go, so that its device sees end of file whoever still points at
+ * the channel (a vCPU's scoreboard): at once if its regions were removed,
+ * failing the accesses waiting there; once those accesses are done if its
+ * regions moved to a restarted device.
+ */
+static void ioregion_chan_unbind(struct ioregion_chan *chan, int n, bool moved)
+{
+	bool close;
+
+	ioregion_chan_bind(chan, -n);
+	if (chan->group && !chan->group->nr_regions)
+		chan->group->spent = true;
+	if (chan->nr_regions)
+		return;
+	spin_lock(&chan->lock);
+	chan->retired = true;
+	close = !moved || !chan->users;
+	spin_unlock(&chan->lock);
+	if (close)
+		ioregion_chan_close(chan, -ENOENT);
 }
 
 static void ioregion_free(struct ioregion *r)
 {
 	struct ioregion_chan *chan = ioregion_chan_locked(r);
 
-	/* The last region gone: nobody will answer the waiters any more. */
-	ioregion_chan_bind(chan, -1);
-	if (!chan->nr_regions)
-		ioregion_chan_fail(chan, -ENOENT);
+	ioregion_chan_unbind(chan, 1, false);
 	ioregion_chan_put(chan);
 	kfree(r);
 }
 
-/* Called at VM teardown, or with slots_lock held if an io bus shrank. */
+/*
+ * The io bus calls this once @this is off it: on deassign (with slots_lock
+ * held; for every device on the bus if the bus could not shrink), and at VM
+ * teardown.
+ */
 static void ioregion_destructor(struct kvm_io_device *this)
 {
 	struct ioregion *r = to_ioregion(this);
@@ -1226,28 +1309,38 @@ bool kvm_ioregion_collides(struct kvm *kvm, enum kvm_bus bus_idx,
 	return false;
 }
 
-static int ioregion_check_file(struct file *file, fmode_t mode)
+/*
+ * The socket behind read_fd and write_fd: both must name the same
+ * connected AF_UNIX stream or seqpacket socket.  A reference to its file.
+ */
+static int ioregion_get_socket(struct kvm_ioregion *args, struct file **filep)
 {
-	struct socket *sock = sock_from_file(file);
+	CLASS(fd, rf)(args->read_fd);
+	CLASS(fd, wf)(args->write_fd);
+	struct socket *sock;
 
-	if (!(file->f_mode & mode))
+	if (fd_empty(rf) || fd_empty(wf))
 		return -EBADF;
-	if (!sock)
-		return get_pipe_info(file, false) ? 0 : -EINVAL;
+	if (!sock_from_file(fd_file(rf)) || !sock_from_file(fd_file(wf)))
+		return -ENOTSOCK;
+	if (fd_file(rf) != fd_file(wf))
+		return -EINVAL;
+	sock = sock_from_file(fd_file(rf));
 	if (sock->sk->sk_family != AF_UNIX ||
 	    (sock->type != SOCK_STREAM && sock->type != SOCK_SEQPACKET))
 		return -EINVAL;
-	if (sock->state != SS_CONNECTED)
+	if (READ_ONCE(sock->sk->sk_state) != TCP_ESTABLISHED)
 		return -ENOTCONN;
+	*filep = get_file(fd_file(rf));
 	return 0;
 }
 
 /*
- * The channel already serving these files, or a new one in @group.  Takes
- * over the references to @rfile and @wfile, even on failure.
+ * The channel already serving @file, or a new one in @group.  Takes over
+ * the reference to @file, even on failure.
  */
-static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
-			     struct file *wfile, struct ioregion_group *group,
+static int ioregion_get_chan(struct kvm *kvm, struct file *file,
+			     struct ioregion_group *group, u32 timeout_ms,
 			     struct ioregion_chan **chanp)
 {
 	struct ioregion_chan *chan;
@@ -1257,23 +1350,23 @@ static int ioregion_get_chan(struct kvm *kvm, struct file *rfile,
 
 	list_for_each_entry(r, &kvm->ioregions, list) {
 		chan = ioregion_chan_locked(r);
-		if (chan->rfile != rfile && chan->wfile != wfile &&
-		    chan->rfile != wfile && chan->wfile != rfile)
+		if (chan->file != file)
 			continue;
-		fput(rfile);
-		fput(wfile);
+		fput(file);
 		/*
-		 * Responses on one file cannot be split between channels, nor
-		 * one device's commands between ordering groups.
+		 * One device's commands cannot be split between ordering
+		 * groups, and a timeout fails the whole channel: its regions
+		 * share it.
 		 */
-		if (chan->rfile != rfile || chan->wfile != wfile ||
-		    chan->group != group)
+		if (chan->group != group)
 			return -EBUSY;
+		if (chan->timeout_ms != timeout_ms)
+			return -EINVAL;
 		kref_get(&chan->kref);
 		*chanp = chan;
 		return 0;
 	}
-	*chanp = ioregion_chan_create(rfile, wfile, group);
+	*chanp = ioregion_chan_create(file, group, timeout_ms);
 	return *chanp ? 0 : -ENOMEM;
 }
 
@@ -1281,7 +1374,7 @@ static struct ioregion *ioregion_alloc(struct kvm *kvm,
 				       struct kvm_ioregion *args,
 				       enum kvm_bus bus_idx)
 {
-	struct ioregion *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	struct ioregion *r = kzalloc_obj(*r, GFP_KERNEL_ACCOUNT);
 
 	if (!r)
 		return NULL;
@@ -1293,55 +1386,60 @@ static struct ioregion *ioregion_alloc(struct kvm *kvm,
 	r->size = args->memory_size;
 	r->user_data = args->user_data;
 	r->flags = args->flags;
-	r->timeout_ms = args->timeout_ms;
 	r->shadow_offset = args->shadow_offset;
 	return r;
 }
 
+/*
+ * Put @r on its io bus with @chan.  The channel is in place before the bus
+ * makes @r visible to vCPUs.  On failure nothing is left, not even a spent
+ * group.
+ */
 static int ioregion_register(struct kvm *kvm, struct ioregion *r,
 			     struct ioregion_chan *chan)
 {
 	int ret;
 
+	lockdep_assert_held(&kvm->slots_lock);
+
+	kref_get(&chan->kref);
+	ioregion_chan_bind(chan, 1);
+	rcu_assign_pointer(r->chan, chan);
 	ret = kvm_io_bus_register_dev(kvm, r->bus_idx, r->paddr, r->size,
 				      &r->dev);
-	if (ret)
+	if (ret) {
+		ioregion_chan_bind(chan, -1);
+		ioregion_chan_put(chan);
 		return ret;
-	RCU_INIT_POINTER(r->chan, chan);
-	ioregion_chan_bind(chan, 1);
-	kref_get(&chan->kref);
+	}
 	list_add_tail(&r->list, &kvm->ioregions);
 	return 0;
 }
 
-static void ioregion_unregister(struct kvm *kvm, struct ioregion *r)
-{
-	kvm_io_bus_unregister_dev(kvm, r->bus_idx, &r->dev);
-	list_del(&r->list);
-	ioregion_free(r);
-}
-
-/* The region with exactly @new's range, if any. */
-static struct ioregion *ioregion_find(struct kvm *kvm, struct ioregion *new)
+/* The region with exactly this range, if any. */
+static struct ioregion *ioregion_find(struct kvm *kvm, u64 paddr, u64 size,
+				      enum kvm_bus bus_idx)
 {
 	struct ioregion *r;
 
+	lockdep_assert_held(&kvm->slots_lock);
+
 	list_for_each_entry(r, &kvm->ioregions, list)
-		if (ioregion_same_range(r, new->paddr, new->size, new->bus_idx))
+		if (ioregion_same_range(r, paddr, size, bus_idx))
 			return r;
 	return NULL;
 }
 
 /*
  * A restarted device: move @cur, the region @new describes (and its
- * doorbell twin, which shares its fields and channel), to @rfile and
- * @wfile, whose references this takes over, in @group.  No vCPU starts an
- * access on the old channel once this returns; vCPUs already waiting there
- * keep it until they have their answers, or it fails them.
+ * doorbell twin, which shares its fields and channel), to @file, whose
+ * reference this takes over, in @group.  No vCPU starts an access on the
+ * old channel once this returns; vCPUs already waiting there keep it until
+ * they have their answers, or it fails them.
  */
 static int ioregion_reassign(struct kvm *kvm, struct ioregion *cur,
-			     struct ioregion *new, struct file *rfile,
-			     struct file *wfile, struct ioregion_group *group)
+			     struct ioregion *new, struct file *file,
+			     struct ioregion_group *group, u32 timeout_ms)
 {
 	struct ioregion_chan *chan, *old = ioregion_chan_locked(cur);
 	struct ioregion *r;
@@ -1349,15 +1447,14 @@ static int ioregion_reassign(struct kvm *kvm, struct ioregion *cur,
 
 	lockdep_assert_held(&kvm->slots_lock);
 
-	/* Only the files may change. */
+	/* Only the socket may change. */
 	if (cur->user_data != new->user_data || cur->flags != new->flags ||
-	    cur->timeout_ms != new->timeout_ms ||
+	    old->timeout_ms != timeout_ms ||
 	    cur->shadow_offset != new->shadow_offset) {
-		fput(rfile);
-		fput(wfile);
+		fput(file);
 		return -EEXIST;
 	}
-	ret = ioregion_get_chan(kvm, rfile, wfile, group, &chan);
+	ret = ioregion_get_chan(kvm, file, group, timeout_ms, &chan);
 	if (ret || old == chan)
 		goto out;
 
@@ -1370,7 +1467,7 @@ static int ioregion_reassign(struct kvm *kvm, struct ioregion *cur,
 		n++;
 	}
 	synchronize_srcu_expedited(&kvm->srcu);
-	ioregion_chan_bind(old, -n);
+	ioregion_chan_unbind(old, n, true);
 	for (i = 0; i < n; i++)
 		ioregion_chan_put(old);
 out:
@@ -1384,8 +1481,9 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 {
 	struct ioregion *r, *cur, *doorbell = NULL;
 	struct ioregion_group *group = NULL;
-	struct file *rfile, *wfile;
 	struct ioregion_chan *chan;
+	struct file *file = NULL;
+	bool fresh;
 	int ret;
 
 	if (!args->memory_size &&
@@ -1399,29 +1497,18 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 		return -EINVAL;
 
 	if (args->flags & KVM_IOREGION_GROUP) {
-		ret = ioregion_group_get(args->group_fd, &group);
+		ret = ioregion_group_get(kvm, args->group_fd, &group);
 		if (ret)
 			return ret;
 	}
-	ret = -EBADF;
-	rfile = fget(args->read_fd);
-	if (!rfile)
-		goto out_put_group;
-	wfile = fget(args->write_fd);
-	if (!wfile) {
-		ret = -EBADF;
-		goto out_put_rfile;
-	}
-	ret = ioregion_check_file(rfile, FMODE_READ);
-	if (!ret)
-		ret = ioregion_check_file(wfile, FMODE_WRITE);
+	ret = ioregion_get_socket(args, &file);
 	if (ret)
-		goto out_put_wfile;
+		goto out_put_group;
 
 	ret = -ENOMEM;
 	r = ioregion_alloc(kvm, args, bus_idx);
 	if (!r)
-		goto out_put_wfile;
+		goto out_put_file;
 	if (!args->memory_size) {
 		/* Like ioeventfd: the fast MMIO bus sees doorbells first. */
 		doorbell = ioregion_alloc(kvm, args, KVM_FAST_MMIO_BUS);
@@ -1433,11 +1520,11 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 	ret = ioregion_group_check(group, args);
 	if (ret)
 		goto out_unlock;
-	cur = ioregion_find(kvm, r);
+	cur = ioregion_find(kvm, r->paddr, r->size, r->bus_idx);
 	if (cur) {
-		ret = ioregion_reassign(kvm, cur, r, rfile, wfile, group);
-		rfile = NULL;
-		wfile = NULL;
+		ret = ioregion_reassign(kvm, cur, r, file, group,
+					args->timeout_ms);
+		file = NULL;
 		goto out_unlock;
 	}
 	ret = -EEXIST;
@@ -1445,20 +1532,23 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 	    kvm_ioeventfd_collides(kvm, bus_idx, r->paddr, r->size))
 		goto out_unlock;
 
-	/* From here on the channel holds the file references. */
-	ret = ioregion_get_chan(kvm, rfile, wfile, group, &chan);
-	rfile = NULL;
-	wfile = NULL;
+	/* From here on the channel holds the file reference. */
+	ret = ioregion_get_chan(kvm, file, group, args->timeout_ms, &chan);
+	file = NULL;
 	if (ret)
 		goto out_unlock;
 
+	fresh = group && !group->nr_regions;
 	ret = ioregion_register(kvm, r, chan);
 	if (ret)
 		goto out_put_chan;
 	if (doorbell) {
 		ret = ioregion_register(kvm, doorbell, chan);
 		if (ret) {
-			ioregion_unregister(kvm, r);
+			/* The bus frees @r.  Undone, not gone: a fresh group stays fresh. */
+			kvm_io_bus_unregister_dev(kvm, r->bus_idx, &r->dev);
+			if (fresh)
+				group->spent = false;
 			r = NULL;
 			goto out_put_chan;
 		}
@@ -1475,12 +1565,9 @@ out_unlock:
 out_free:
 	kfree(doorbell);
 	kfree(r);
-out_put_wfile:
-	if (wfile)
-		fput(wfile);
-out_put_rfile:
-	if (rfile)
-		fput(rfile);
+out_put_file:
+	if (file)
+		fput(file);
 out_put_group:
 	ioregion_group_put(group);
 	return ret;
@@ -1489,16 +1576,20 @@ out_put_group:
 static int ioregion_deassign(struct kvm *kvm, struct kvm_ioregion *args,
 			     enum kvm_bus bus_idx)
 {
-	struct ioregion *r, *tmp;
+	struct ioregion *r;
 	int ret = -ENOENT;
 
 	mutex_lock(&kvm->slots_lock);
-	list_for_each_entry_safe(r, tmp, &kvm->ioregions, list) {
-		if (!ioregion_same_range(r, args->guest_paddr,
-					 args->memory_size, bus_idx))
-			continue;
-		ioregion_unregister(kvm, r);
-		ret = 0;
+	/*
+	 * A doorbell has a twin on the fast MMIO bus.  Look again after each:
+	 * a bus that cannot shrink frees every region on it and fails.
+	 */
+	while ((r = ioregion_find(kvm, args->guest_paddr, args->memory_size,
+				  bus_idx))) {
+		/* On success, the bus frees @r (ioregion_destructor()). */
+		ret = kvm_io_bus_unregister_dev(kvm, r->bus_idx, &r->dev);
+		if (ret)
+			break;
 	}
 	mutex_unlock(&kvm->slots_lock);
 	return ret;
@@ -1507,16 +1598,25 @@ static int ioregion_deassign(struct kvm *kvm, struct kvm_ioregion *args,
 int kvm_set_ioregion(struct kvm *kvm, struct kvm_ioregion *args)
 {
 	enum kvm_bus bus_idx;
+	u64 end;
 
-	if (args->flags & ~KVM_IOREGION_VALID_FLAG_MASK)
+	if (args->flags & ~KVM_IOREGION_VALID_FLAGS)
 		return -EINVAL;
 	if (memchr_inv(args->pad, 0, sizeof(args->pad)) || args->pad1)
 		return -EINVAL;
 	if (!(args->flags & KVM_IOREGION_GROUP) &&
 	    (args->group_fd || args->shadow_offset))
 		return -EINVAL;
-	if (args->guest_paddr + args->memory_size < args->guest_paddr)
+	/*
+	 * The io bus compares the ends of ranges, so the end (the address
+	 * after the last byte, a doorbell's one byte included) must fit in 64
+	 * bits: nothing may cover the last byte of the address space.
+	 */
+	if (check_add_overflow(args->guest_paddr,
+			       max_t(u64, args->memory_size, 1), &end))
 		return -EINVAL;
+	if (!kvm_arch_ioregion_allowed(kvm))
+		return -EOPNOTSUPP;
 
 	bus_idx = args->flags & KVM_IOREGION_PIO ? KVM_PIO_BUS : KVM_MMIO_BUS;
 	if (args->flags & KVM_IOREGION_DEASSIGN)

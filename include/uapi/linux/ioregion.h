@@ -5,12 +5,16 @@
  * See Documentation/virt/kvm/ioregionfd.rst.
  *
  * Both messages are 32 bytes, in host byte order.  KVM writes one
- * struct ioregionfd_cmd per guest access to the region's write_fd; for a
+ * struct ioregionfd_cmd per guest access to the region's socket; for a
  * command with IOREGIONFD_CMD_RESPONSE set, the device writes one
- * struct ioregionfd_resp with the same tag to the region's read_fd.
- * Responses may come in any order, but a device answers a command only
- * once every posted write before it on the same write_fd is applied.
- * Reserved fields must be zero.
+ * struct ioregionfd_resp with the same tag to the socket.  Responses may
+ * come in any order, but a device answers a command only once every posted
+ * write before it on the same socket is applied.  Reserved fields must be
+ * zero.
+ *
+ * data is the access's size bytes read as a host-endian integer and
+ * zero-extended (writes); KVM stores the low size bytes of a response's
+ * data as a host-endian integer of that size (reads).
  *
  * A region in an ordering group (KVM_IOREGION_GROUP) may also get
  * IOREGIONFD_CMD_FENCE: nothing to do but answer it, under the same rule,
@@ -38,7 +42,7 @@ struct ioregionfd_cmd {
 	__u8  size;		/* access size in bytes: 1, 2, 4, 8; 0: doorbell */
 	__u8  flags;		/* IOREGIONFD_CMD_* */
 	__u8  reserved;		/* zero */
-	__u32 tag;		/* per write_fd sequence number, echoed back */
+	__u32 tag;		/* per socket sequence number, echoed back */
 	__u64 user_data;	/* kvm_ioregion.user_data of the region */
 	__u64 offset;		/* from the start of the region */
 	__u64 data;		/* writes: the value, zero-extended */

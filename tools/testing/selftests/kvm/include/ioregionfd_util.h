@@ -50,27 +50,19 @@ static inline void kvm_ioregion_set(struct kvm_vm *vm, struct kvm_ioregion r)
 	kvm_set_ioregion(vm, &r);
 }
 
-/* The kernel's and the device's ends of a transport. */
-enum ioregionfd_transport { TRANSPORT_STREAM, TRANSPORT_SEQPACKET, TRANSPORT_PIPE };
+/* The kernel's and the device's ends of a transport: a socket pair. */
+enum ioregionfd_transport { TRANSPORT_STREAM, TRANSPORT_SEQPACKET };
 
 struct ioregionfd_link {
-	int kvm_rfd, kvm_wfd;	/* for struct kvm_ioregion */
-	int dev_rfd, dev_wfd;	/* for the device thread */
+	int kvm_rfd, kvm_wfd;	/* for struct kvm_ioregion: one socket */
+	int dev_rfd, dev_wfd;	/* for the device thread: its peer */
 };
 
 static inline struct ioregionfd_link ioregionfd_link_open(enum ioregionfd_transport t)
 {
 	struct ioregionfd_link l;
-	int sv[2], to_dev[2], to_kvm[2];
+	int sv[2];
 
-	if (t == TRANSPORT_PIPE) {
-		TEST_ASSERT(!pipe(to_dev) && !pipe(to_kvm), "pipe: %s", strerror(errno));
-		l.kvm_wfd = to_dev[1];
-		l.dev_rfd = to_dev[0];
-		l.dev_wfd = to_kvm[1];
-		l.kvm_rfd = to_kvm[0];
-		return l;
-	}
 	TEST_ASSERT(!socketpair(AF_UNIX, t == TRANSPORT_STREAM ? SOCK_STREAM : SOCK_SEQPACKET,
 				0, sv), "socketpair: %s", strerror(errno));
 	l.kvm_rfd = sv[0];
@@ -92,8 +84,7 @@ static inline void ioregionfd_link_close(struct ioregionfd_link *l)
 
 static inline const char *transport_name(enum ioregionfd_transport t)
 {
-	return t == TRANSPORT_STREAM ? "stream socket" :
-	       t == TRANSPORT_SEQPACKET ? "seqpacket socket" : "pipe pair";
+	return t == TRANSPORT_STREAM ? "stream socket" : "seqpacket socket";
 }
 
 /* Read exactly one message, or return false at end of file. */
@@ -175,21 +166,18 @@ static inline int ioregionfd_run(struct kvm_vcpu *vcpu, uint64_t *eintr)
 /* A guest exception, reported with where it happened instead of a triple fault. */
 static inline void ioregionfd_guest_exception(struct ex_regs *regs)
 {
-	GUEST_ASSERT_2(0, regs->vector, regs->rip);
+	GUEST_FAIL("exception %lu at rip 0x%lx", regs->vector, regs->rip);
 }
 
 /*
- * Report any exception of @vm's guest as a failed guest assertion (values:
- * vector, rip).  Call once every vCPU exists.
+ * Report any exception of @vm's guest as a failed guest assertion, with its
+ * vector and rip.  Call once every vCPU exists.
  */
 static inline void ioregionfd_catch_exceptions(struct kvm_vm *vm,
 					       struct kvm_vcpu **vcpus, int nr)
 {
 	int i;
 
-	vm_init_descriptor_tables(vm);
-	for (i = 0; i < nr; i++)
-		vcpu_init_descriptor_tables(vcpus[i]);
 	for (i = 0; i < 32; i++)
 		vm_install_exception_handler(vm, i, ioregionfd_guest_exception);
 }
@@ -203,7 +191,7 @@ static inline void ioregionfd_expect_done(struct kvm_vcpu *vcpu)
 	case UCALL_DONE:
 		return;
 	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT_2(uc, "values: 0x%lx, 0x%lx");
+		REPORT_GUEST_ASSERT(uc);
 		break;
 	default:
 		TEST_FAIL("vCPU %u: unexpected exit %s", vcpu->id,

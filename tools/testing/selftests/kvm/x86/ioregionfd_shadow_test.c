@@ -117,7 +117,7 @@ static void guest_order(enum order_read how)
 			v = READ_ONCE(*(uint64_t *)(GPA_B + STATUS));
 		else
 			v = READ_ONCE(*(uint64_t *)(GPA_B + STATUS_FD));
-		GUEST_ASSERT_2(v == i, v, i);
+		GUEST_ASSERT_EQ(v, i);
 	}
 	GUEST_DONE();
 }
@@ -330,8 +330,10 @@ static void setup(struct setup *s, void *guest, uint32_t timeout_ms)
 	kvm_set_ioregion(s->vm, &r);
 	kvm_ioregion_set(s->vm, grouped(GPA_B, 0x1000, &s->b.link,
 					KVM_IOREGION_POSTED_WRITES, s->gfd, 0x1000));
-	kvm_ioregion_set(s->vm, grouped(PORT, 8, &s->a.link, KVM_IOREGION_PIO,
-					s->gfd, 0x2000));
+	/* A's socket: one channel, one timeout. */
+	r = grouped(PORT, 8, &s->a.link, KVM_IOREGION_PIO, s->gfd, 0x2000);
+	r.timeout_ms = timeout_ms;
+	kvm_set_ioregion(s->vm, &r);
 	kvm_ioregion_set(s->vm, grouped(GPA_C, 0x1000, &s->c.link,
 					KVM_IOREGION_POSTED_WRITES, s->gfd_c, 0));
 }
@@ -690,7 +692,7 @@ int main(int argc, char *argv[])
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 	caps = kvm_check_cap(KVM_CAP_IOREGIONFD);
-	TEST_REQUIRE(caps & KVM_IOREGIONFD_FEAT_GROUP);
+	TEST_REQUIRE(caps & KVM_IOREGION_GROUP);
 
 	ksft_print_header();
 	ksft_set_plan(29);

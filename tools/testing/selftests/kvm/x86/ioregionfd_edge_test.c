@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ioregionfd at the edges of an access: a page-crossing load whose device
+ * dies after its first piece (the finished pieces must survive the failure
+ * exit), a page-crossing load whose first fragment goes to userspace and
+ * whose second is an ioregion's, KVM_RUN with immediate_exit while an access
+ * waits for its device (a VMM pausing the vCPU must not wait for the
+ * device), an empty seqpacket record, which is a bad response and not a
+ * closed peer, and a device of an ordering group replaced while a vCPU's
+ * scoreboard still lists its unacknowledged posted write (the old device
+ * must see end of file at once).
+ */
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include "ioregionfd_util.h"
+#include "kselftest.h"
+#include "processor.h"
+
+#define GPA	0xc0000000ull
+#define UD	0x77
+
+/* An 8-byte load at 0xffa: 6 bytes on the first page, 2 on the second. */
+static void guest_split_load(void)
+{
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint64_t *)(GPA + 0xffa)),
+			0xccccbbbbbbbbaaaaull);
+	GUEST_DONE();
+}
+
+static void guest_one_load(void)
+{
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint32_t *)GPA), 0x1234);
+	GUEST_DONE();
+}
+
+static struct kvm_vm *setup(struct kvm_vcpu **vcpu, void *guest, int type,
+			    uint64_t gpa, uint64_t size, int *sv)
+{
+	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest);
+	struct kvm_ioregion r;
+
+	virt_map(vm, GPA, GPA, 2);
+	TEST_ASSERT(!socketpair(AF_UNIX, type, 0, sv), "socketpair");
+	r = ioregion(gpa, size, sv[0], sv[0], 0);
+	r.user_data = UD;
+	kvm_set_ioregion(vm, &r);
+	return vm;
+}
+
+static bool expect_failure(struct kvm_vcpu *vcpu, uint64_t addr, uint32_t len,
+			   uint32_t reason)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->exit_reason != KVM_EXIT_IOREGIONFD_FAILURE) {
+		ksft_print_msg("exit %s, not KVM_EXIT_IOREGIONFD_FAILURE\n",
+			       exit_reason_str(run->exit_reason));
+		return false;
+	}
+	if (run->ioregionfd_failure.addr != addr ||
+	    run->ioregionfd_failure.len != len ||
+	    run->ioregionfd_failure.is_write ||
+	    run->ioregionfd_failure.reason != reason) {
+		ksft_print_msg("failure at 0x%llx len %u write %u reason %u error %d\n",
+			       run->ioregionfd_failure.addr,
+			       run->ioregionfd_failure.len,
+			       run->ioregionfd_failure.is_write,
+			       run->ioregionfd_failure.reason,
+			       run->ioregionfd_failure.error);
+		return false;
+	}
+	return true;
+}
+
+/* A device that answers one command with @data, then maybe dies. */
+struct answer {
+	int fd;
+	uint64_t data;
+	bool die;
+	bool got;
+	struct ioregionfd_cmd cmd;
+	pthread_t thread;
+};
+
+static void *answer_thread(void *arg)
+{
+	struct answer *a = arg;
+
+	a->got = ioregionfd_read_full(a->fd, &a->cmd, sizeof(a->cmd));
+	if (a->got)
+		ioregionfd_reply(a->fd, &a->cmd, a->data);
+	if (a->die)
+		close(a->fd);
+	return NULL;
+}
+
+static void answer_start(struct answer *a, int fd, uint64_t data, bool die)
+{
+	*a = (struct answer) { .fd = fd, .data = data, .die = die };
+	pthread_create(&a->thread, NULL, answer_thread, a);
+}
+
+/* The device got a read of @size bytes at @offset. */
+static bool answer_done(struct answer *a, uint64_t offset, uint8_t size)
+{
+	pthread_join(a->thread, NULL);
+	if (a->got && a->cmd.op == IOREGIONFD_CMD_READ &&
+	    a->cmd.offset == offset && a->cmd.size == size)
+		return true;
+	ksft_print_msg("device got %s: op %u offset 0x%llx size %u\n",
+		       a->got ? "a command" : "nothing", a->cmd.op,
+		       a->cmd.offset, a->cmd.size);
+	return false;
+}
+
+/* The guest's result, after its last exit. */
+static bool guest_done(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_DONE:
+		return true;
+	case UCALL_ABORT:
+		ksft_print_msg("guest: %s\n", uc.buffer);
+		return false;
+	default:
+		ksft_print_msg("exit %s\n", exit_reason_str(vcpu->run->exit_reason));
+		return false;
+	}
+}
+
+/*
+ * The device answers the first piece (2 bytes at 0xffa) and dies; the VMM
+ * performs the rest.  The value the guest sees is the device's piece plus
+ * the VMM's: nothing KVM already had may be lost to the failure exit.
+ */
+static void test_split_failure(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct answer a;
+	struct kvm_vm *vm;
+	bool ok;
+	int sv[2];
+
+	vm = setup(&vcpu, guest_split_load, SOCK_STREAM, GPA, 0x2000, sv);
+	answer_start(&a, sv[1], 0xaaaa, true);
+	ok = !ioregionfd_run(vcpu, NULL) && answer_done(&a, 0xffa, 2) &&
+	     expect_failure(vcpu, GPA + 0xffc, 4, KVM_IOREGIONFD_FAIL_PEER_CLOSED);
+	vcpu->run->ioregionfd_failure.data = 0xbbbbbbbb;
+	ok = ok && !ioregionfd_run(vcpu, NULL) &&
+	     expect_failure(vcpu, GPA + 0x1000, 2, KVM_IOREGIONFD_FAIL_PEER_CLOSED);
+	vcpu->run->ioregionfd_failure.data = 0xcccc;
+	ok = ok && !ioregionfd_run(vcpu, NULL) && guest_done(vcpu);
+	ksft_test_result(ok, "split load, device dead after its first piece: no piece lost\n");
+	kvm_vm_free(vm);
+	close(sv[0]);
+}
+
+/*
+ * Page-crossing load, the first page nobody's (KVM_EXIT_MMIO), the second
+ * an ioregion's: once the VMM completes the first fragment, the second goes
+ * to the device, not to the VMM.
+ */
+static void test_fragment_to_region(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
+	struct answer a;
+	struct kvm_vm *vm;
+	bool ok;
+	int sv[2];
+
+	vm = setup(&vcpu, guest_split_load, SOCK_STREAM, GPA + 0x1000, 0x1000, sv);
+	run = vcpu->run;
+	ok = !ioregionfd_run(vcpu, NULL) && run->exit_reason == KVM_EXIT_MMIO &&
+	     run->mmio.phys_addr == GPA + 0xffa && run->mmio.len == 6 &&
+	     !run->mmio.is_write;
+	if (!ok)
+		ksft_print_msg("first exit %s at 0x%llx len %u\n",
+			       exit_reason_str(run->exit_reason),
+			       run->mmio.phys_addr, run->mmio.len);
+	memcpy(run->mmio.data, "\xaa\xaa\xbb\xbb\xbb\xbb", 6);
+	answer_start(&a, sv[1], 0xcccc, false);
+	ok = ok && !ioregionfd_run(vcpu, NULL);
+	/* Unblock the device if the fragment went elsewhere. */
+	shutdown(sv[0], SHUT_RDWR);
+	ok = answer_done(&a, 0, 2) && ok && guest_done(vcpu);
+	ksft_test_result(ok, "page-crossing load: the fragment on the region goes to its device\n");
+	kvm_vm_free(vm);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static bool alarmed;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGALRM)
+		WRITE_ONCE(alarmed, true);
+}
+
+struct kick {
+	int fd;
+	pid_t tid;
+	struct ioregionfd_cmd cmd;
+};
+
+/* Take the vCPU's command, then interrupt its wait: the handshake. */
+static void *kick_thread(void *arg)
+{
+	struct kick *k = arg;
+
+	TEST_ASSERT(ioregionfd_read_full(k->fd, &k->cmd, sizeof(k->cmd)),
+		    "no command");
+	syscall(SYS_tgkill, getpid(), k->tid, SIGUSR1);
+	return NULL;
+}
+
+static void test_immediate_exit(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct kick k = { .tid = syscall(SYS_gettid) };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	pthread_t thread;
+	bool ok, quick;
+	int sv[2], ret, err;
+
+	vm = setup(&vcpu, guest_one_load, SOCK_STREAM, GPA, 0x1000, sv);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	k.fd = sv[1];
+	pthread_create(&thread, NULL, kick_thread, &k);
+
+	ret = __vcpu_run(vcpu);
+	err = errno;
+	pthread_join(thread, NULL);
+	ok = ret == -1 && err == EINTR;
+	if (!ok)
+		ksft_print_msg("first KVM_RUN: %d errno %d\n", ret, err);
+
+	/*
+	 * The device has not answered.  A VMM that pauses the vCPU must get
+	 * KVM_RUN back at once; a KVM_RUN that waited for the device would
+	 * only return when the alarm interrupts it, seconds later.
+	 */
+	vcpu->run->immediate_exit = 1;
+	WRITE_ONCE(alarmed, false);
+	alarm(5);
+	ret = __vcpu_run(vcpu);
+	err = errno;
+	alarm(0);
+	quick = !READ_ONCE(alarmed);
+	ksft_test_result(ok && quick && ret == -1 && err == EAGAIN,
+			 "immediate_exit, device silent: KVM_RUN returns at once with EAGAIN (%d, %s%s)\n",
+			 ret, strerror(err), quick ? "" : ", after the alarm");
+
+	/* Now the answer is there: immediate_exit completes the access. */
+	ioregionfd_reply(sv[1], &k.cmd, 0x1234);
+	WRITE_ONCE(alarmed, false);
+	alarm(5);
+	ret = __vcpu_run(vcpu);
+	err = errno;
+	alarm(0);
+	ok = ret == -1 && err == EINTR && !READ_ONCE(alarmed);
+	vcpu->run->immediate_exit = 0;
+	ok = ok && !ioregionfd_run(vcpu, NULL) && guest_done(vcpu);
+	ksft_test_result(ok, "immediate_exit, answer there: the access completes\n");
+	kvm_vm_free(vm);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* An empty record on a seqpacket socket: a broken device, not a dead one. */
+static void test_empty_record(void)
+{
+	struct ioregionfd_cmd cmd;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool ok;
+	int sv[2];
+
+	vm = setup(&vcpu, guest_one_load, SOCK_SEQPACKET, GPA, 0x1000, sv);
+	TEST_ASSERT(send(sv[1], "", 0, 0) == 0, "send: %s", strerror(errno));
+	ok = !ioregionfd_run(vcpu, NULL) &&
+	     expect_failure(vcpu, GPA, 4, KVM_IOREGIONFD_FAIL_BAD_RESPONSE);
+	ok = ok && ioregionfd_read_full(sv[1], &cmd, sizeof(cmd));
+	vcpu->run->ioregionfd_failure.data = 0x1234;
+	ok = ok && !ioregionfd_run(vcpu, NULL) && guest_done(vcpu);
+	ksft_test_result(ok, "empty seqpacket record: KVM_IOREGIONFD_FAIL_BAD_RESPONSE\n");
+	kvm_vm_free(vm);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void guest_post_then_sync(void)
+{
+	WRITE_ONCE(*(uint32_t *)(GPA + 8), 1);
+	GUEST_SYNC(0);
+	GUEST_DONE();
+}
+
+static void test_group_restart_eof(void)
+{
+	struct kvm_ioregion_group g = { 0 };
+	struct pollfd p = { .events = POLLIN };
+	struct ioregionfd_cmd cmd;
+	struct kvm_vcpu *vcpu;
+	struct kvm_ioregion r;
+	struct kvm_vm *vm;
+	int a[2], b[2], gfd;
+	bool ok;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_post_then_sync);
+	virt_map(vm, GPA, GPA, 1);
+	gfd = __vm_ioctl(vm, KVM_CREATE_IOREGION_GROUP, &g);
+	TEST_ASSERT(gfd >= 0 && !socketpair(AF_UNIX, SOCK_STREAM, 0, a) &&
+		    !socketpair(AF_UNIX, SOCK_STREAM, 0, b), "setup");
+	r = ioregion(GPA, 0x1000, a[0], a[0],
+		     KVM_IOREGION_POSTED_WRITES | KVM_IOREGION_GROUP);
+	r.group_fd = gfd;
+	kvm_set_ioregion(vm, &r);
+
+	/* The posted write is on the scoreboard; the device never acks it. */
+	ok = !ioregionfd_run(vcpu, NULL) && get_ucall(vcpu, NULL) == UCALL_SYNC &&
+	     ioregionfd_read_full(a[1], &cmd, sizeof(cmd)) &&
+	     cmd.op == IOREGIONFD_CMD_WRITE && !(cmd.flags & IOREGIONFD_CMD_RESPONSE);
+
+	/* The device restarts on b[]; the old one must see end of file. */
+	r.read_fd = b[0];
+	r.write_fd = b[0];
+	kvm_set_ioregion(vm, &r);
+	close(a[0]);
+	p.fd = a[1];
+	ok &= poll(&p, 1, 5000) == 1 && read(a[1], &cmd, sizeof(cmd)) == 0;
+	ksft_test_result(ok, "group device replaced, posted write unacked: old one sees EOF\n");
+
+	ok = !ioregionfd_run(vcpu, NULL) && guest_done(vcpu);
+	ksft_test_result(ok, "the vCPU goes on after the restart\n");
+	kvm_vm_free(vm);
+	close(gfd);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+}
+
+int main(int argc, char *argv[])
+{
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
+
+	ksft_print_header();
+	ksft_set_plan(7);
+	test_split_failure();
+	test_fragment_to_region();
+	test_immediate_exit();
+	test_empty_record();
+	test_group_restart_eof();
+	ksft_finished();
+}
