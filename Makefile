@@ -1,6 +1,6 @@
 # ioregionfd: the single entry point.  `make help` lists the targets.
 #
-# Everything is built under build/ (git-ignored): the 6.1 base tree with our
+# Everything is built under build/ (git-ignored): the Linux 7.3 base tree with our
 # series applied (build/src), one object tree per kernel flavour
 # (build/obj-test, build/obj-bench), the test machine's files and results.
 
@@ -8,13 +8,14 @@ FLAVOUR ?= test
 CMD ?=
 MODE ?=
 
-.PHONY: help deps kernel selftests vm check bench run patches lib install clean
+.PHONY: help deps kernel selftests vm check regress bench run patches lib install clean
 
 help:
 	@echo "make deps      install what is missing from Debian's packages"
 	@echo "make kernel    base tree + series -> build/obj-\$$FLAVOUR (test|bench|guest|qguest)"
 	@echo "make vm        boot the test machine; CMD='...' runs CMD there"
 	@echo "make check     unit tests + selftests in the test machine + log check"
+	@echo "make regress   every stock x86 KVM selftest on the patched kernel"
 	@echo "make bench     every MMIO path side by side -> build/results/bench.*"
 	@echo "make run       the demo: Linux guest, COM1 three ways [MODE=...]"
 	@echo "make patches   the series as git format-patch in build/patches/"
@@ -36,6 +37,9 @@ vm: selftests
 
 check: deps
 	@mk/check.sh
+
+regress: deps
+	@mk/regress.sh
 
 bench: deps
 	@mk/bench.sh

@@ -1,0 +1,85 @@
+#!/bin/bash
+# mk/regress.sh: every stock x86 KVM selftest of the base tree (Linux 7.3),
+# built statically against the patched uAPI and run in the test machine on
+# the patched `test` kernel, to show that the series changes nothing else.
+# Each test passes, or skips with the reason it prints; the skips expected
+# under `-accel tcg -cpu max` are listed with their reasons in
+# mk/regress-skips.txt, and a skip that is not listed there is reported as
+# unexpected (it still counts as a skip, not a pass).  A test that does not
+# build, fails or times out (REGRESS_TIMEOUT seconds, default 600) fails.
+# TAP in build/results/regress.tap; the last line is
+# "N passed, N failed, N skipped".
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+results=$top/build/results
+obj=$top/build/obj-test
+out=$top/build/selftests-regress
+guest=$top/build/guest-regress
+src=$top/build/src/tools/testing/selftests/kvm
+expected=$top/mk/regress-skips.txt
+tap=$results/regress.tap
+timeout=${REGRESS_TIMEOUT:-600}
+mkdir -p "$results"
+
+"$top/mk/kernel.sh" test || exit 1
+
+# The stock list, as the tree's own Makefile.kvm builds it for x86, less
+# the series' own tests (make check runs those).
+vars=$(make -s -C "$src" -pn 2>/dev/null)
+common=$(echo "$vars" | sed -n 's/^TEST_GEN_PROGS_COMMON :\{0,1\}= //p' | head -n 1)
+tests=$(echo "$vars" | sed -n 's/^TEST_GEN_PROGS_x86 :\{0,1\}= //p' | head -n 1 |
+	sed "s#\$(TEST_GEN_PROGS_COMMON)#$common#" | tr ' ' '\n' |
+	grep -v -e '^$' -e ioregionfd_ | sort -u)
+[ -n "$tests" ] || { echo "regress: no x86 selftests found in $src" >&2; exit 1; }
+echo ">> building $(echo "$tests" | wc -l) stock x86 KVM selftests (static)"
+rm -rf "$guest"; mkdir -p "$out" "$guest"
+make -s -k -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
+	KHDR_INCLUDES="-isystem $obj/usr/include" EXTRA_CFLAGS="-static" \
+	USERLDFLAGS=-static TEST_GEN_PROGS_x86="$(echo $tests)" \
+	TEST_GEN_PROGS_EXTENDED_x86= >"$results/regress-build.log" 2>&1
+
+: >"$guest/tests.txt"
+unbuilt=()
+for t in $tests; do
+	if [ -x "$out/$t" ]; then
+		cp "$out/$t" "$guest/$(basename "$t")"
+		printf '%s\t%s\n' "$t" "$timeout" >>"$guest/tests.txt"
+	else
+		unbuilt+=("$t")
+	fi
+done
+cp "$top/mk/guest/run-tests.sh" "$guest/"
+
+echo ">> the test machine: $(grep -c . "$guest/tests.txt") tests, up to ${timeout} s each"
+VM_TIMEOUT=${REGRESS_VM_TIMEOUT:-14400} "$top/mk/vm.sh" test regress \
+	"sh /tests/run-tests.sh" >/dev/null
+cp "$results/regress.out" "$tap.raw"
+
+# Count, and hold every skip against the expected list.
+pass=0 fail=0 skip=0
+{
+	sed -e '/^@@EXIT/d' "$tap.raw"
+	for t in "${unbuilt[@]}"; do echo "not ok - kvm/$(basename "$t") # does not build (build/results/regress-build.log)"; done
+} >"$tap"
+while IFS= read -r line; do
+	case $line in
+	"ok "*"# SKIP"*)
+		skip=$((skip + 1))
+		name=$(echo "$line" | sed 's#.*kvm/\([^ ]*\).*#\1#')
+		grep -q "^$name[[:space:]]" "$expected" ||
+			echo "# unexpected skip, not in mk/regress-skips.txt: $line" | tee -a "$tap" ;;
+	"ok "*) pass=$((pass + 1)) ;;
+	"not ok "*) fail=$((fail + 1)); echo "  $line" ;;
+	esac
+done < <(grep -E '^(not )?ok ' "$tap")
+plan=$(grep -m1 -oE '^1\.\.[0-9]+' "$tap.raw" | cut -d. -f3)
+if [ -n "$plan" ] && [ $((pass + skip + fail - ${#unbuilt[@]})) -lt "$plan" ]; then
+	echo "  not ok: $((plan - pass - skip - fail + ${#unbuilt[@]})) tests never reported" | tee -a "$tap"
+	fail=$((fail + 1))
+fi
+if ! "$top/mk/logcheck.sh" "$results/dmesg-regress.txt" | tee -a "$tap"; then
+	fail=$((fail + 1))
+fi
+summary="$pass passed, $fail failed, $skip skipped"
+echo "$summary" | tee -a "$tap"
+[ $fail = 0 ]
