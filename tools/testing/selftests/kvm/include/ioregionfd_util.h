@@ -152,6 +152,19 @@ static inline uint64_t ioregionfd_now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Write @val to a sysfs, debugfs or procfs file; false if that fails. */
+static inline bool ioregionfd_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
 /* KVM_RUN to the next exit that is not a signal; counts the signals. */
 static inline int ioregionfd_run(struct kvm_vcpu *vcpu, uint64_t *eintr)
 {

@@ -384,18 +384,6 @@ static void test_groups(struct kvm_vm *vm)
 	kvm_vm_free(other);
 }
 
-static bool write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok;
-}
-
 static long read_number(const char *path)
 {
 	char buf[32] = "";
@@ -420,11 +408,11 @@ static void test_memcg(struct kvm_vm *vm)
 
 	mkdir("/sys/fs/cgroup", 0755);
 	mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
-	write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	ioregionfd_write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
 	mkdir(cg, 0755);
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (!write_file(path, pid)) {
+	if (!ioregionfd_write_file(path, pid)) {
 		ksft_test_result_skip("shadow charged to the memory cgroup: no cgroup2 memory\n");
 		return;
 	}
@@ -436,7 +424,7 @@ static void test_memcg(struct kvm_vm *vm)
 			 "a 16 MiB shadow (values and map) is charged to the memory cgroup: %ld KiB\n",
 			 (after - before) >> 10);
 	close(gfd);
-	write_file("/sys/fs/cgroup/cgroup.procs", pid);
+	ioregionfd_write_file("/sys/fs/cgroup/cgroup.procs", pid);
 	rmdir(cg);
 }
 
@@ -457,8 +445,8 @@ static void test_deassign_nomem(void)
 	snprintf(nth, sizeof(nth), "/proc/self/task/%ld/fail-nth", syscall(SYS_gettid));
 	nth_fd = open(nth, O_RDWR);
 	if (nth_fd < 0 ||
-	    !write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") ||
-	    !write_file("/sys/kernel/debug/failslab/verbose", "0")) {
+	    !ioregionfd_write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") ||
+	    !ioregionfd_write_file("/sys/kernel/debug/failslab/verbose", "0")) {
 		ksft_test_result_skip("deassign when the io bus cannot shrink: no failslab\n");
 		return;
 	}

@@ -59,18 +59,6 @@ static void *sock_thread(void *arg)
 	return NULL;
 }
 
-static bool write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok;
-}
-
 static bool run_full_scoreboard(void)
 {
 	struct kvm_ioregion_group g = { 0 };
@@ -200,13 +188,13 @@ int main(int argc, char *argv[])
 	ksft_test_result(run_full_scoreboard(),
 			 "%d rounds of posted writes to %d sockets of a group, then a load: ordered\n",
 			 ROUNDS, NR_SOCKETS);
-	polled = write_str(POLL_NS, "200000");
+	polled = ioregionfd_write_file(POLL_NS, "200000");
 	if (polled)
 		ksft_test_result(run_full_scoreboard(),
 				 "the same with kvm.ioregion_poll_ns=200000\n");
 	else
 		ksft_test_result_skip("kvm.ioregion_poll_ns: %s not writable\n", POLL_NS);
-	write_str(POLL_NS, "0");
+	ioregionfd_write_file(POLL_NS, "0");
 	test_fence_to_dead();
 	ksft_finished();
 }
