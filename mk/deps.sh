@@ -7,7 +7,7 @@ pkgs=(qemu-system-x86 qemu-system-data seabios build-essential
       flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
       busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
       ccache python3 perl git man-db clang bpftool
-      rsync debian-archive-keyring dpkg-dev)
+      rsync debian-archive-keyring dpkg-dev uuid-dev)
 pkgs+=("$@")	# what one target needs on top (make bench: gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
