@@ -410,23 +410,10 @@ static void setup_vcpu(struct vmm *v, int kvm_fd)
 	for (i = 0; i < 512; i++)
 		pd[i] = ((uint64_t)i << 21) | 0x83;	/* 2 MiB, present, writable */
 
-	kvm_ioctl(v->vcpu_fd, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
-	data.selector = 0x18;
-	data.type = 3;
-	data.l = 0;
-	data.db = 1;
-	sregs.cs = code;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-	sregs.gdt.base = GDT_ADDR;
-	sregs.gdt.limit = 4 * 8 - 1;
-	sregs.cr3 = PML4_ADDR;
-	sregs.cr4 = 1 << 5;				/* PAE */
-	sregs.cr0 = 1 | (1 << 4) | (1u << 31);		/* PE, ET, PG */
-	sregs.efer = (1 << 8) | (1 << 10);		/* LME, LMA */
-	kvm_ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-	kvm_ioctl(v->vcpu_fd, KVM_SET_REGS, &regs, "KVM_SET_REGS");
-
-	/* The CPU KVM can give, kvmclock's leaves included. */
+	/*
+	 * The CPU KVM can give, kvmclock's leaves included.  First: KVM checks
+	 * the long mode of the registers below against it.
+	 */
 	for (;;) {
 		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
 		if (!cpuid)
@@ -452,6 +439,22 @@ static void setup_vcpu(struct vmm *v, int kvm_fd)
 		}
 	kvm_ioctl(v->vcpu_fd, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2");
 	free(cpuid);
+
+	kvm_ioctl(v->vcpu_fd, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+	data.selector = 0x18;
+	data.type = 3;
+	data.l = 0;
+	data.db = 1;
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.gdt.base = GDT_ADDR;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.cr3 = PML4_ADDR;
+	sregs.cr4 = 1 << 5;				/* PAE */
+	sregs.cr0 = 1 | (1 << 4) | (1u << 31);		/* PE, ET, PG */
+	sregs.efer = (1 << 8) | (1 << 10);		/* LME, LMA */
+	kvm_ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+	kvm_ioctl(v->vcpu_fd, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
 static void create_vm(struct vmm *v, int kvm_fd)
