@@ -2,7 +2,7 @@
 /*
  * libioregion: serve KVM ioregionfd commands in a device process.
  *
- * A device process owns the other end of the sockets (or pipes) a VMM bound
+ * A device process owns the other end of the sockets a VMM bound
  * with KVM_SET_IOREGION.  It creates a device with its register callbacks,
  * tells it which regions it serves (for validation) and which fds carry
  * them, then calls ioregion_serve() in its main loop.  Each call waits for
