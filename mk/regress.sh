@@ -51,7 +51,7 @@ done
 cp "$top/mk/guest/run-tests.sh" "$guest/"
 
 echo ">> the test machine: $(grep -c . "$guest/tests.txt") tests, up to ${timeout} s each"
-VM_TIMEOUT=${REGRESS_VM_TIMEOUT:-14400} "$top/mk/vm.sh" test regress \
+VM_GUEST=$guest VM_TIMEOUT=${REGRESS_VM_TIMEOUT:-14400} "$top/mk/vm.sh" test regress \
 	"sh /tests/run-tests.sh" >/dev/null
 cp "$results/regress.out" "$tap.raw"
 

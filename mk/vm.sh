@@ -1,6 +1,7 @@
 #!/bin/bash
 # mk/vm.sh FLAVOUR RESULTS_NAME [CMD]: boot build/obj-FLAVOUR's kernel with
-# an initramfs holding busybox, build/guest-FLAVOUR/ (tests, tools) and CMD.
+# an initramfs holding busybox, build/guest-FLAVOUR/ (tests, tools; VM_GUEST
+# names another folder) and CMD.
 # CMD's output is shown and kept in build/results/RESULTS_NAME.out, the
 # kernel log in build/results/dmesg-RESULTS_NAME.txt; exits with CMD's
 # status.  Without CMD: an interactive shell on the terminal.
@@ -19,7 +20,8 @@ rm -rf "$root"; mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,tests,etc,root}
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$top/mk/guest/init" "$root/init"; chmod +x "$root/init"
-[ -d "$build/guest-$flavour" ] && cp -a "$build/guest-$flavour/." "$root/tests/"
+guestdir=${VM_GUEST:-$build/guest-$flavour}
+[ -d "$guestdir" ] && cp -a "$guestdir/." "$root/tests/"
 printf '%s\n' "$cmd" >"$root/cmd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$name.cpio.gz"
 

@@ -593,7 +593,11 @@ static void test_leak(void)
 			break;
 		usleep(20000);
 	}
-	ksft_test_result(peak - base >= 16 * 1024 && after - base < 2048,
+	/*
+	 * 16 MiB of shadows; other vmalloc users come and go meanwhile
+	 * (deferred frees of earlier tests), so allow them a MiB.
+	 */
+	ksft_test_result(peak - base >= 15 * 1024 && after - base < 2048,
 			 "8 shadows of 1 MiB: vmalloc %+ld kB while in use, %+ld kB after teardown\n",
 			 peak - base, after - base);
 }
