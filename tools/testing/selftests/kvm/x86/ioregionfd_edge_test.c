@@ -201,6 +201,17 @@ static void on_signal(int sig)
 		WRITE_ONCE(alarmed, true);
 }
 
+/* KVM_RUN, bounded by a 5 s alarm: false if the alarm had to end it. */
+static bool run_bounded(struct kvm_vcpu *vcpu, int *ret, int *err)
+{
+	WRITE_ONCE(alarmed, false);
+	alarm(5);
+	*ret = __vcpu_run(vcpu);
+	*err = errno;
+	alarm(0);
+	return !READ_ONCE(alarmed);
+}
+
 struct kick {
 	int fd;
 	pid_t tid;
@@ -247,24 +258,15 @@ static void test_immediate_exit(void)
 	 * only return when the alarm interrupts it, seconds later.
 	 */
 	vcpu->run->immediate_exit = 1;
-	WRITE_ONCE(alarmed, false);
-	alarm(5);
-	ret = __vcpu_run(vcpu);
-	err = errno;
-	alarm(0);
-	quick = !READ_ONCE(alarmed);
+	quick = run_bounded(vcpu, &ret, &err);
 	ksft_test_result(ok && quick && ret == -1 && err == EAGAIN,
 			 "immediate_exit, device silent: KVM_RUN returns at once with EAGAIN (%d, %s%s)\n",
 			 ret, strerror(err), quick ? "" : ", after the alarm");
 
 	/* Now the answer is there: immediate_exit completes the access. */
 	ioregionfd_reply(sv[1], &k.cmd, 0x1234);
-	WRITE_ONCE(alarmed, false);
-	alarm(5);
-	ret = __vcpu_run(vcpu);
-	err = errno;
-	alarm(0);
-	ok = ret == -1 && err == EINTR && !READ_ONCE(alarmed);
+	quick = run_bounded(vcpu, &ret, &err);
+	ok = ret == -1 && err == EINTR && quick;
 	vcpu->run->immediate_exit = 0;
 	ok = ok && !ioregionfd_run(vcpu, NULL) && guest_done(vcpu);
 	ksft_test_result(ok, "immediate_exit, answer there: the access completes\n");
