@@ -91,6 +91,14 @@ static_assert(sizeof(struct ioregionfd_resp) == 32);
 static unsigned int ioregion_poll_ns;
 module_param(ioregion_poll_ns, uint, 0644);
 
+/*
+ * The tag of a new channel's first command.  Only for testing: a test sets
+ * it near 2^31 or 2^32 to see the tags wrap without sending billions of
+ * commands first (as force_emulation_prefix is for the emulator).
+ */
+static unsigned int ioregion_first_tag;
+module_param(ioregion_first_tag, uint, 0644);
+
 struct ioregion_chan;
 
 /*
@@ -120,7 +128,7 @@ struct ioregion_chan {
 	struct ioregion_group *group;	/* NULL: none */
 
 	struct mutex tx_lock;		/* orders commands on the socket */
-	u32 next_tag;
+	u64 next_seq;			/* of the next command; its tag: (u32) */
 
 	struct mutex rx_lock;		/* one reader of the socket at a time */
 	struct ioregionfd_resp rx_resp;	/* a response being read */
@@ -129,7 +137,7 @@ struct ioregion_chan {
 	spinlock_t lock;		/* protects waiters, err, users, retired */
 	struct list_head waiters;
 	int err;			/* non-zero once the channel is dead */
-	u32 acked;			/* posted writes up to here are applied */
+	atomic64_t acked;		/* writes before this seq are applied */
 	int users;			/* accesses in flight (not scoreboards) */
 	bool retired;			/* moved off: close when users are done */
 
@@ -363,8 +371,13 @@ static struct ioregion_chan *ioregion_chan_create(struct file *file,
 		kref_get(&group->kref);
 		chan->group = group;
 	}
-	/* Nothing posted yet: tag 0 is not applied. */
-	chan->acked = -1;
+	/*
+	 * Commands are numbered by a 64-bit sequence that never wraps; the
+	 * 32-bit tag on the wire is its low half, and a response is matched
+	 * to its waiter's full sequence number, so acked never goes back.
+	 */
+	chan->next_seq = READ_ONCE(ioregion_first_tag);
+	atomic64_set(&chan->acked, chan->next_seq);
 	mutex_init(&chan->tx_lock);
 	mutex_init(&chan->rx_lock);
 	spin_lock_init(&chan->lock);
@@ -484,15 +497,15 @@ static int ioregion_recv(struct ioregion_chan *chan, void *buf, size_t len)
 	return ret;
 }
 
-/* Every posted write before @tag is applied: a response says so. */
-static void ioregion_ack(struct ioregion_chan *chan, u32 tag)
+/* Every command up to @seq is applied: its response says so. */
+static void ioregion_ack(struct ioregion_chan *chan, u64 seq)
 {
 	lockdep_assert_held(&chan->lock);
 
-	if ((s32)(tag - chan->acked) <= 0)
+	if (seq < atomic64_read(&chan->acked))
 		return;
 	/* Pairs with ioregion_acked(): the device's stores come first. */
-	smp_store_release(&chan->acked, tag);
+	atomic64_set_release(&chan->acked, seq + 1);
 }
 
 static void ioregion_deliver(struct ioregion_chan *chan,
@@ -505,10 +518,10 @@ static void ioregion_deliver(struct ioregion_chan *chan,
 
 	spin_lock(&chan->lock);
 	list_for_each_entry(w, &chan->waiters, list) {
-		if (w->tag != resp->tag)
+		if ((u32)w->seq != resp->tag)
 			continue;
 		w->data = resp->data;
-		ioregion_ack(chan, resp->tag);
+		ioregion_ack(chan, w->seq);
 		ioregion_waiter_complete(w, 0);
 		spin_unlock(&chan->lock);
 		return;
@@ -582,12 +595,42 @@ static long ioregion_time_left(unsigned long deadline)
 }
 
 /*
- * Queue @cmd, after listing @w (if any) for its response.  Unless @nowait,
- * sleeps while the transport is full.  Never leaves half a command behind.
+ * A waiter that has not been answered keeps its tag for as long as it waits,
+ * which may be longer than the 2^32 commands after which the tag comes round
+ * again: skip the tags still awaited, so that a response names one waiter.
+ * The waiters are listed in the order of their sequence numbers, and only
+ * the oldest can be 2^32 behind.
+ */
+static void ioregion_skip_awaited(struct ioregion_chan *chan)
+{
+	struct kvm_ioregion_waiter *w;
+	bool again;
+
+	lockdep_assert_held(&chan->tx_lock);
+	lockdep_assert_held(&chan->lock);
+
+	w = list_first_entry_or_null(&chan->waiters, typeof(*w), list);
+	if (likely(!w || chan->next_seq - w->seq < BIT_ULL(32)))
+		return;
+	do {
+		again = false;
+		list_for_each_entry(w, &chan->waiters, list) {
+			if ((u32)w->seq == (u32)chan->next_seq) {
+				chan->next_seq++;
+				again = true;
+			}
+		}
+	} while (again);
+}
+
+/*
+ * Queue @cmd, after listing @w (if any) for its response; @seq is then its
+ * sequence number.  Unless @nowait, sleeps while the transport is full.
+ * Never leaves half a command behind.
  */
 static int ioregion_send(struct ioregion_chan *chan, struct ioregionfd_cmd *cmd,
 			 struct kvm_ioregion_waiter *w, unsigned long deadline,
-			 bool nowait)
+			 bool nowait, u64 *seq)
 {
 	long left;
 	int seen, ret;
@@ -603,17 +646,18 @@ static int ioregion_send(struct ioregion_chan *chan, struct ioregionfd_cmd *cmd,
 
 		ret = READ_ONCE(chan->err);
 		if (!ret) {
-			cmd->tag = chan->next_tag;
 			if (w) {
-				w->tag = cmd->tag;
 				w->result = 1;
 				spin_lock(&chan->lock);
+				ioregion_skip_awaited(chan);
+				w->seq = chan->next_seq;
 				list_add_tail(&w->list, &chan->waiters);
 				spin_unlock(&chan->lock);
 			}
+			cmd->tag = chan->next_seq;
 			ret = ioregion_xmit(chan, cmd);
 			if (!ret) {
-				chan->next_tag++;
+				*seq = chan->next_seq++;
 			} else if (w) {
 				spin_lock(&chan->lock);
 				list_del_init(&w->list);
@@ -717,10 +761,10 @@ static void ioregion_waiter_done(struct kvm_ioregion_waiter *w)
 
 /* The scoreboard: posted writes of this vCPU not yet known applied */
 
-static bool ioregion_acked(struct ioregion_chan *chan, u32 tag)
+static bool ioregion_acked(struct ioregion_chan *chan, u64 seq)
 {
-	/* Pairs with ioregion_deliver(): the device's stores come first. */
-	return (s32)(smp_load_acquire(&chan->acked) - tag) >= 0;
+	/* Pairs with ioregion_ack(): the device's stores come first. */
+	return atomic64_read_acquire(&chan->acked) > seq;
 }
 
 /*
@@ -729,7 +773,7 @@ static bool ioregion_acked(struct ioregion_chan *chan, u32 tag)
  */
 static bool ioregion_posted_done(struct kvm_ioregion_posted *p)
 {
-	return ioregion_acked(p->chan, p->tag) ||
+	return ioregion_acked(p->chan, p->seq) ||
 	       !READ_ONCE(p->chan->nr_regions);
 }
 
@@ -783,13 +827,13 @@ static struct kvm_ioregion_posted *ioregion_sb_slot(struct kvm_vcpu *vcpu,
 }
 
 static void ioregion_sb_record(struct kvm_ioregion_posted *p,
-			       struct ioregion_chan *chan, u32 tag)
+			       struct ioregion_chan *chan, u64 seq)
 {
 	if (!p->chan) {
 		kref_get(&chan->kref);
 		p->chan = chan;
 	}
-	p->tag = tag;
+	p->seq = seq;
 }
 
 /* A fence through @chan is over: nothing of @vcpu's is pending there. */
@@ -910,6 +954,7 @@ static int ioregion_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 	struct kvm_ioregion_posted *p = NULL;
 	struct ioregion_chan *chan;
 	struct ioregionfd_cmd cmd;
+	u64 seq;
 
 	/*
 	 * String PIO cannot be declined halfway (the emulator would drop the
@@ -927,10 +972,10 @@ static int ioregion_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 			return -EOPNOTSUPP;
 	}
 	ioregion_make_cmd(&cmd, r, addr, len, true, val, true);
-	if (ioregion_send(chan, &cmd, NULL, 0, true))
+	if (ioregion_send(chan, &cmd, NULL, 0, true, &seq))
 		return -EOPNOTSUPP;
 	if (p)
-		ioregion_sb_record(p, chan, cmd.tag);
+		ioregion_sb_record(p, chan, seq);
 	trace_kvm_ioregion_cmd(vcpu->vcpu_id, false, r->paddr, addr, len, true,
 			       true, cmd.data);
 	return 0;
@@ -1004,6 +1049,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	unsigned long deadline = 0;
 	bool posted, shadow = false;
 	struct ioregion *r;
+	u64 seq;
 	int ret;
 
 	if (w->chan) {
@@ -1056,9 +1102,9 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 	/* r may go away from here on; chan may not. */
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	if (posted) {
-		ret = ioregion_send(chan, &cmd, NULL, deadline, false);
+		ret = ioregion_send(chan, &cmd, NULL, deadline, false, &seq);
 		if (!ret && p)
-			ioregion_sb_record(p, chan, cmd.tag);
+			ioregion_sb_record(p, chan, seq);
 		ioregion_chan_put_user(chan);
 		if (!ret)
 			trace_kvm_ioregion_cmd(vcpu->vcpu_id, bus_idx == KVM_PIO_BUS,
@@ -1079,7 +1125,7 @@ static int ioregion_access(struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 		.user_data = w->user_data,
 		.region = w->region,
 	};
-	ret = ioregion_send(chan, &cmd, w, deadline, false);
+	ret = ioregion_send(chan, &cmd, w, deadline, false, &seq);
 	if (ret) {
 		/* Nothing was sent: a resumed KVM_RUN starts over. */
 		if (fence && ret != -EINTR)

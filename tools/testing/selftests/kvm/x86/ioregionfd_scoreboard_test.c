@@ -5,6 +5,9 @@
  * of them applied), a fence to a device that died (the load fails once,
  * with the fence's reason, then the guest goes on), and the same ordering
  * with kvm.ioregion_poll_ns set, so that vCPUs poll before they sleep.
+ * The same again with the 32-bit tags starting just before 2^31 and 2^32
+ * (kvm.ioregion_first_tag), where a posted write must not look applied
+ * because its tag wrapped.
  */
 #include "ioregionfd_util.h"
 #include "kselftest.h"
@@ -14,6 +17,7 @@
 #define NR_SOCKETS	6		/* more than the scoreboard's 4 slots */
 #define ROUNDS		50
 #define POLL_NS		"/sys/module/kvm/parameters/ioregion_poll_ns"
+#define FIRST_TAG	"/sys/module/kvm/parameters/ioregion_first_tag"
 
 /* Posted writes to every socket's region, then a load from the first. */
 static void guest_posts_then_load(void)
@@ -177,13 +181,26 @@ static void test_fence_to_dead(void)
 	close(a[1]);
 }
 
+/* Every channel's tags start at @first and cross @where within the run. */
+static void test_tag_wrap(const char *first, const char *where)
+{
+	if (!ioregionfd_write_file(FIRST_TAG, first)) {
+		ksft_test_result_skip("kvm.ioregion_first_tag: %s not writable\n",
+				      FIRST_TAG);
+		return;
+	}
+	ksft_test_result(run_full_scoreboard(),
+			 "the same with tags from %s, across %s: ordered\n",
+			 first, where);
+}
+
 int main(int argc, char *argv[])
 {
 	bool polled;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 	ksft_print_header();
-	ksft_set_plan(3);
+	ksft_set_plan(5);
 
 	ksft_test_result(run_full_scoreboard(),
 			 "%d rounds of posted writes to %d sockets of a group, then a load: ordered\n",
@@ -196,5 +213,8 @@ int main(int argc, char *argv[])
 		ksft_test_result_skip("kvm.ioregion_poll_ns: %s not writable\n", POLL_NS);
 	ioregionfd_write_file(POLL_NS, "0");
 	test_fence_to_dead();
+	test_tag_wrap("2147483648", "2^31 with none answered");
+	test_tag_wrap("4294967250", "2^32");
+	ioregionfd_write_file(FIRST_TAG, "0");
 	ksft_finished();
 }
