@@ -11,8 +11,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,6 +152,23 @@ static inline uint64_t ioregionfd_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Wait until @n commands KVM sent are queued, unread, on the device's end
+ * @fd: the vCPUs that sent them are then in (or past) their accesses.
+ */
+static inline void ioregionfd_wait_queued(int fd, int n)
+{
+	int avail = 0;
+
+	for (;;) {
+		TEST_ASSERT(!ioctl(fd, FIONREAD, &avail), "FIONREAD: %s",
+			    strerror(errno));
+		if (avail >= n * (int)sizeof(struct ioregionfd_cmd))
+			return;
+		sched_yield();
+	}
 }
 
 /* Write @val to a sysfs, debugfs or procfs file; false if that fails. */

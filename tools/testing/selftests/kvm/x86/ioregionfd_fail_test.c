@@ -22,6 +22,8 @@
 #define SLOT_GPA	0x100000000ull
 #define UD		0x1234
 #define CALIBRATE	500
+/* Generous for a nested TCG guest; a memslot update takes a few ms. */
+#define MEMSLOT_BOUND_NS (2000ull * 1000 * 1000)
 
 static uint64_t nr_reads;
 static uint64_t sync_at = ~0ull;	/* guest_reads() stops here once */
@@ -312,7 +314,7 @@ static struct kvm_vm *start_waiters(struct kvm_vcpu **vcpus, struct waiter *w,
 		w[i] = (struct waiter){ .vcpu = vcpus[i] };
 		pthread_create(&w[i].thread, NULL, wait_thread, &w[i]);
 	}
-	usleep(300000);
+	ioregionfd_wait_queued(sv[1], 2);
 	return vm;
 }
 
@@ -352,6 +354,11 @@ static void test_deassign_while_waiting(void)
 	t0 = ioregionfd_now_ns();
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, SLOT_GPA, 10, 16, 0);
 	slot_ns = ioregionfd_now_ns() - t0;
+	if (slot_ns > MEMSLOT_BOUND_NS) {
+		ksft_print_msg("memslot update took %lu us, over %llu us\n",
+			       slot_ns / 1000, MEMSLOT_BOUND_NS / 1000);
+		ok = false;
+	}
 	ok &= !w[0].woke_ns && !w[1].woke_ns;
 
 	t0 = ioregionfd_now_ns();
@@ -383,7 +390,8 @@ static void test_close_while_waiting(void)
 
 	vm = start_waiters(vcpus, w, sv);
 	close(sv[0]);
-	usleep(100000);
+	/* KVM's reference keeps the socket connected: no hang-up to see. */
+	ok &= poll(&(struct pollfd){ .fd = sv[1], .events = POLLRDHUP }, 1, 0) == 0;
 	ok &= !w[0].woke_ns && !w[1].woke_ns;
 
 	t0 = ioregionfd_now_ns();
@@ -394,12 +402,15 @@ static void test_close_while_waiting(void)
 	kvm_vm_free(vm);
 }
 
+static int left_run_fd;	/* a vCPU thread writes here when KVM_RUN returns */
+
 static void *run_once_then_pause(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
 
 	/* Leave the access interrupted: do not call KVM_RUN again. */
 	__vcpu_run(vcpu);
+	TEST_ASSERT(write(left_run_fd, "i", 1) == 1, "left KVM_RUN");
 	pause();
 	return NULL;
 }
@@ -417,12 +428,13 @@ static void test_destroy_while_waiting(void)
 	pthread_t threads[2];
 	struct kvm_vm *vm;
 	uint64_t t0, dt;
-	int i, sv[2], ready[2], status;
+	int i, sv[2], ready[2], go[2], status;
 	bool eof;
 	pid_t pid;
 	char c;
 
-	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv) && !pipe(ready), "setup");
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv) && !pipe(ready) &&
+		    !pipe(go), "setup");
 	pid = fork();
 	if (!pid) {
 		close(sv[1]);
@@ -431,16 +443,19 @@ static void test_destroy_while_waiting(void)
 		virt_map(vm, GPA, GPA, 1);
 		r = ioregion(GPA, 0x1000, sv[0], sv[0], 0);
 		kvm_set_ioregion(vm, &r);
+		left_run_fd = ready[1];
 		for (i = 0; i < 2; i++)
 			pthread_create(&threads[i], NULL, run_once_then_pause, vcpus[i]);
-		usleep(300000);
+		/* Both vCPUs' commands are queued: interrupt the first. */
+		TEST_ASSERT(read(go[0], &c, 1) == 1, "go");
 		pthread_kill(threads[0], SIGUSR1);
-		usleep(100000);
-		TEST_ASSERT(write(ready[1], "r", 1) == 1, "ready");
 		pause();
 		_exit(1);
 	}
 	close(sv[0]);
+	ioregionfd_wait_queued(sv[1], 2);
+	TEST_ASSERT(write(go[1], "g", 1) == 1, "go");
+	/* The interrupted vCPU is out of KVM_RUN, its access still pending. */
 	TEST_ASSERT(read(ready[0], &c, 1) == 1, "child setup");
 	t0 = ioregionfd_now_ns();
 	kill(pid, SIGKILL);
@@ -461,11 +476,12 @@ static void test_destroy_while_waiting(void)
 	close(sv[1]);
 	close(ready[0]);
 	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 }
 
 int main(int argc, char *argv[])
 {
-	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 	ksft_print_header();
 	ksft_set_plan(7);
