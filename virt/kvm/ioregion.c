@@ -70,6 +70,8 @@
 #include <net/tcp_states.h>
 #include <trace/events/kvm.h>
 
+#include "coalesced_mmio.h"
+
 static_assert(sizeof(struct kvm_ioregion) == 72);
 static_assert(sizeof(struct kvm_ioregion_group) == 32);
 static_assert(sizeof(struct ioregionfd_cmd) == 32);
@@ -81,6 +83,8 @@ static_assert(sizeof(struct ioregionfd_resp) == 32);
 
 /* Register values and as many bytes of access map: 32 MiB at most. */
 #define IOREGION_SHADOW_MAX	SZ_16M
+/* Ordering groups a VM may have at once (shadows are charged to its memcg). */
+#define IOREGION_MAX_GROUPS	256
 
 /*
  * How long a vCPU waiting for a response polls the channel before it
@@ -112,10 +116,20 @@ struct ioregion_chan;
 struct ioregion_group {
 	struct kref kref;
 	const struct kvm *kvm;
+	struct ioregion_groups *count;	/* its VM's; holds a reference */
 	u8 *shadow;			/* size bytes of values, size of map */
 	u64 size;
 	int nr_regions;			/* under the VM's slots_lock */
 	bool spent;			/* lost its last region: not reusable */
+};
+
+/*
+ * How many ordering groups a VM has.  The VM and each of its groups hold a
+ * reference, so that a group that outlives its VM can still be uncounted.
+ */
+struct ioregion_groups {
+	refcount_t ref;
+	atomic_t nr;
 };
 
 struct ioregion_chan {
@@ -178,6 +192,50 @@ static struct ioregion_chan *ioregion_chan_locked(struct ioregion *r)
 
 /* Ordering groups */
 
+static void ioregion_groups_put(struct ioregion_groups *count)
+{
+	if (count && refcount_dec_and_test(&count->ref))
+		kfree(count);
+}
+
+/* Counts a new group of @kvm: a reference to its count, or an ERR_PTR. */
+static struct ioregion_groups *ioregion_groups_add(struct kvm *kvm)
+{
+	struct ioregion_groups *count;
+
+	mutex_lock(&kvm->lock);
+	count = kvm->ioregion_groups;
+	if (!count) {
+		count = kzalloc_obj(*count, GFP_KERNEL_ACCOUNT);
+		if (!count) {
+			mutex_unlock(&kvm->lock);
+			return ERR_PTR(-ENOMEM);
+		}
+		refcount_set(&count->ref, 1);
+		kvm->ioregion_groups = count;
+	}
+	if (atomic_read(&count->nr) >= IOREGION_MAX_GROUPS) {
+		mutex_unlock(&kvm->lock);
+		return ERR_PTR(-ENOSPC);
+	}
+	atomic_inc(&count->nr);
+	refcount_inc(&count->ref);
+	mutex_unlock(&kvm->lock);
+	return count;
+}
+
+static void ioregion_groups_del(struct ioregion_groups *count)
+{
+	atomic_dec(&count->nr);
+	ioregion_groups_put(count);
+}
+
+void kvm_ioregion_destroy_vm(struct kvm *kvm)
+{
+	ioregion_groups_put(kvm->ioregion_groups);
+	kvm->ioregion_groups = NULL;
+}
+
 static void ioregion_group_release(struct kref *kref)
 {
 	struct ioregion_group *g = container_of(kref, struct ioregion_group,
@@ -185,6 +243,7 @@ static void ioregion_group_release(struct kref *kref)
 
 	/* The last reference may go in atomic context (an RCU callback). */
 	vfree_atomic(g->shadow);
+	ioregion_groups_del(g->count);
 	kfree(g);
 }
 
@@ -234,6 +293,12 @@ int kvm_create_ioregion_group(struct kvm *kvm, struct kvm_ioregion_group *args)
 	g = kzalloc_obj(*g, GFP_KERNEL_ACCOUNT);
 	if (!g)
 		return -ENOMEM;
+	g->count = ioregion_groups_add(kvm);
+	if (IS_ERR(g->count)) {
+		fd = PTR_ERR(g->count);
+		kfree(g);
+		return fd;
+	}
 	kref_init(&g->kref);
 	g->kvm = kvm;
 	g->size = args->shadow_size;
@@ -249,6 +314,7 @@ int kvm_create_ioregion_group(struct kvm *kvm, struct kvm_ioregion_group *args)
 						 NUMA_NO_NODE,
 						 __builtin_return_address(0));
 		if (!g->shadow) {
+			ioregion_groups_del(g->count);
 			kfree(g);
 			return -ENOMEM;
 		}
@@ -1575,7 +1641,8 @@ static int ioregion_assign(struct kvm *kvm, struct kvm_ioregion *args,
 	}
 	ret = -EEXIST;
 	if (kvm_ioregion_collides(kvm, bus_idx, r->paddr, r->size) ||
-	    kvm_ioeventfd_collides(kvm, bus_idx, r->paddr, r->size))
+	    kvm_ioeventfd_collides(kvm, bus_idx, r->paddr, r->size) ||
+	    kvm_coalesced_mmio_collides(kvm, bus_idx, r->paddr, r->size))
 		goto out_unlock;
 
 	/* From here on the channel holds the file reference. */

@@ -8,7 +8,8 @@
  * device), an empty seqpacket record, which is a bad response and not a
  * closed peer, and a device of an ordering group replaced while a vCPU's
  * scoreboard still lists its unacknowledged posted write (the old device
- * must see end of file at once).
+ * must see end of file at once), and a string PIO whose device dies, or
+ * whose vCPU is interrupted, in the middle (no word lost or sent twice).
  */
 #include <signal.h>
 #include <sys/syscall.h>
@@ -348,16 +349,145 @@ static void test_group_restart_eof(void)
 	close(b[1]);
 }
 
+#define PORT		0x3000
+#define NR_WORDS	8
+#define FIRST_WORD	0x100
+
+/* rep insw of NR_WORDS words: word i must be FIRST_WORD + i, whoever gave it. */
+static void guest_rep_insw(void)
+{
+	uint16_t buf[NR_WORDS] = { 0 };
+	uint16_t *dst = buf;
+	uint64_t n = NR_WORDS;
+	int i;
+
+	asm volatile("cld; rep insw" : "+D"(dst), "+c"(n) : "d"((uint16_t)PORT) : "memory");
+	for (i = 0; i < NR_WORDS; i++)
+		GUEST_ASSERT_EQ(buf[i], FIRST_WORD + i);
+	GUEST_DONE();
+}
+
+/* A device for the rep insw: answers words until @stop_at, then dies or waits. */
+struct words {
+	int fd, go;
+	int stop_at;
+	bool die;
+	pid_t tid;
+	int got;		/* commands read */
+	pthread_t thread;
+};
+
+static void *words_thread(void *arg)
+{
+	struct words *d = arg;
+	struct ioregionfd_cmd cmd;
+	char c;
+
+	while (ioregionfd_read_full(d->fd, &cmd, sizeof(cmd))) {
+		d->got++;
+		if (cmd.op != IOREGIONFD_CMD_READ || cmd.size != 2 || cmd.offset)
+			break;
+		if (d->got - 1 == d->stop_at) {
+			if (d->die)
+				break;
+			/* Interrupt the vCPU in this piece; go on when told. */
+			syscall(SYS_tgkill, getpid(), d->tid, SIGUSR1);
+			TEST_ASSERT(read(d->go, &c, 1) == 1, "go");
+		}
+		ioregionfd_reply(d->fd, &cmd, FIRST_WORD + d->got - 1);
+	}
+	close(d->fd);
+	return NULL;
+}
+
+static struct kvm_vm *setup_words(struct kvm_vcpu **vcpu, struct words *d,
+				  int *sv)
+{
+	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_rep_insw);
+	struct kvm_ioregion r;
+
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+	r = ioregion(PORT, 2, sv[0], sv[0], KVM_IOREGION_PIO);
+	r.user_data = UD;
+	kvm_set_ioregion(vm, &r);
+	d->fd = sv[1];
+	d->tid = syscall(SYS_gettid);
+	pthread_create(&d->thread, NULL, words_thread, d);
+	return vm;
+}
+
+/*
+ * The device answers 3 words of a rep insw, then dies: the 5 words left
+ * come one failure exit each, and the VMM's values land after the device's.
+ */
+static void test_string_pio_failure(void)
+{
+	struct words d = { .stop_at = 3, .die = true };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	int sv[2], exits = 0;
+	bool ok = true;
+
+	vm = setup_words(&vcpu, &d, sv);
+	while (ok && !ioregionfd_run(vcpu, NULL) &&
+	       vcpu->run->exit_reason == KVM_EXIT_IOREGIONFD_FAILURE) {
+		ok = expect_failure(vcpu, PORT, 2, KVM_IOREGIONFD_FAIL_PEER_CLOSED);
+		vcpu->run->ioregionfd_failure.data = FIRST_WORD + d.stop_at + exits++;
+	}
+	ok = ok && guest_done(vcpu);
+	pthread_join(d.thread, NULL);
+	ksft_test_result(ok && exits == NR_WORDS - d.stop_at && d.got == d.stop_at + 1,
+			 "rep insw, device dead after %d words: %d failure exits (%d), %d commands (%d)\n",
+			 d.stop_at, NR_WORDS - d.stop_at, exits, d.stop_at + 1, d.got);
+	kvm_vm_free(vm);
+	close(sv[0]);
+}
+
+/*
+ * A signal interrupts a rep insw in its fourth word: KVM_RUN returns
+ * -EINTR, and the next KVM_RUN goes on with that word, sending no word
+ * twice.
+ */
+static void test_string_pio_interrupted(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct words d = { .stop_at = 3 };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	int sv[2], go[2], ret, err;
+	bool ok;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	TEST_ASSERT(!pipe(go), "pipe");
+	d.go = go[0];
+	vm = setup_words(&vcpu, &d, sv);
+	ok = run_bounded(vcpu, &ret, &err) && ret == -1 && err == EINTR;
+	if (!ok)
+		ksft_print_msg("KVM_RUN: %d errno %d, not EINTR\n", ret, err);
+	TEST_ASSERT(write(go[1], "g", 1) == 1, "go");
+	ok = !ioregionfd_run(vcpu, NULL) && guest_done(vcpu) && ok;
+	kvm_vm_free(vm);
+	close(sv[0]);
+	pthread_join(d.thread, NULL);
+	ksft_test_result(ok && d.got == NR_WORDS,
+			 "rep insw interrupted in word %d: resumed, %d commands (%d)\n",
+			 d.stop_at + 1, NR_WORDS, d.got);
+	close(go[0]);
+	close(go[1]);
+}
+
 int main(int argc, char *argv[])
 {
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 
 	ksft_print_header();
-	ksft_set_plan(7);
+	ksft_set_plan(9);
 	test_split_failure();
 	test_fragment_to_region();
 	test_immediate_exit();
 	test_empty_record();
 	test_group_restart_eof();
+	test_string_pio_failure();
+	test_string_pio_interrupted();
 	ksft_finished();
 }

@@ -3,8 +3,8 @@
  * KVM_SET_IOREGION registration: the capability, every rejection with its
  * errno and nothing left registered (not even a file reference),
  * assign/deassign/re-assign, moving a region to new files, overlap rules
- * against ioeventfd in both directions, the io bus limit, and VM teardown
- * with regions still assigned.
+ * against ioeventfd and coalesced MMIO/PIO zones in both directions, the
+ * io bus limit, and VM teardown with regions still assigned.
  */
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -66,6 +66,15 @@ static int ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, int fd,
 	struct kvm_ioeventfd e = { .addr = addr, .len = len, .fd = fd, .flags = flags };
 
 	return __vm_ioctl(vm, KVM_IOEVENTFD, &e);
+}
+
+static int coalesced(struct kvm_vm *vm, uint64_t addr, uint32_t size,
+		     bool pio, bool remove)
+{
+	struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = size, .pio = pio };
+
+	return __vm_ioctl(vm, remove ? KVM_UNREGISTER_COALESCED_MMIO :
+				       KVM_REGISTER_COALESCED_MMIO, &z);
 }
 
 static void test_rejections(struct kvm_vm *vm, int sock)
@@ -162,6 +171,20 @@ static void test_rejections(struct kvm_vm *vm, int sock)
 			 !ioeventfd(vm, PORT, 2, efd,
 				    KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DEASSIGN),
 			 "ioeventfds deassign after the refusals\n");
+
+	/* Overlap with coalesced MMIO and PIO zones, both ways. */
+	ksft_test_result(coalesced(vm, GPA + 4, 4, false, false) == -1 && errno == EEXIST,
+			 "coalesced MMIO zone inside a region: EEXIST\n");
+	TEST_ASSERT(!coalesced(vm, GPA + 0x200, 0x10, false, false),
+		    "KVM_REGISTER_COALESCED_MMIO");
+	expect_reject(vm, ioregion(GPA + 0x1f8, 0x10, sock, sock, 0), EEXIST,
+		      "region over a coalesced MMIO zone");
+	TEST_ASSERT(!coalesced(vm, PORT, 4, true, false), "KVM_REGISTER_COALESCED_MMIO (PIO)");
+	expect_reject(vm, ioregion(PORT + 3, 1, sock, sock, KVM_IOREGION_PIO), EEXIST,
+		      "PIO region over a coalesced PIO zone");
+	ksft_test_result(!coalesced(vm, GPA + 0x200, 0x10, false, true) &&
+			 !coalesced(vm, PORT, 4, true, true),
+			 "coalesced zones unregister after the refusals\n");
 
 	kvm_ioregion_set(vm, ioregion(GPA, 8, sock, sock, KVM_IOREGION_DEASSIGN));
 	close(dgram[0]);
@@ -498,7 +521,7 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 
 	ksft_print_header();
-	ksft_set_plan(52);
+	ksft_set_plan(56);
 
 	caps = kvm_check_cap(KVM_CAP_IOREGIONFD);
 	ksft_test_result(caps == (KVM_IOREGION_PIO | KVM_IOREGION_POSTED_WRITES |

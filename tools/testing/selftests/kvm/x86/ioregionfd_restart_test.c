@@ -5,7 +5,8 @@
  * holds is still answered by it, or fails over with a failure exit if the
  * old device dies instead; under load, with the device restarted every few
  * milliseconds, no access is lost, refused or doubled, and every old device
- * sees end of file once KVM is done with it.
+ * sees end of file once KVM is done with it.  A new device that waits for
+ * the old one's end of file sees every posted write queued there.
  */
 #include "ioregionfd_util.h"
 #include "kselftest.h"
@@ -302,14 +303,106 @@ static void test_restart_under_load(void)
 			 NR_VCPUS, restarts, lost, doubled);
 }
 
+#define NR_POSTED	64
+
+/* Posted writes to the old device, a hand-over, a read from the new one. */
+static void guest_posts_then_read(void)
+{
+	uint64_t i;
+
+	for (i = 1; i <= NR_POSTED; i++)
+		WRITE_ONCE(*(uint64_t *)POSTED_GPA, i);
+	GUEST_SYNC(0);
+	GUEST_ASSERT_EQ(READ_ONCE(*(uint64_t *)POSTED_GPA),
+			NR_POSTED * (NR_POSTED + 1) / 2);
+	GUEST_DONE();
+}
+
+static uint64_t handover_sum;
+static pthread_t old_dev;
+
+/* The old device applies each posted write late, until end of file. */
+static void *old_handover_thread(void *arg)
+{
+	struct ioregionfd_cmd cmd;
+	int fd = *(int *)arg;
+
+	while (ioregionfd_read_full(fd, &cmd, sizeof(cmd))) {
+		usleep(200);
+		__atomic_fetch_add(&handover_sum, cmd.data, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* The new device answers nothing before the old one has read end of file. */
+static void *new_handover_thread(void *arg)
+{
+	struct ioregionfd_cmd cmd;
+	int fd = *(int *)arg;
+
+	pthread_join(old_dev, NULL);
+	while (ioregionfd_read_full(fd, &cmd, sizeof(cmd)))
+		ioregionfd_reply(fd, &cmd, __atomic_load_n(&handover_sum, __ATOMIC_ACQUIRE));
+	return NULL;
+}
+
+/*
+ * The hand-over that api.rst and ioregionfd.rst describe for keeping a
+ * load behind the posted writes queued for the old device: the VMM moves
+ * the region and closes its copy of the old socket; the new device waits
+ * for the old one to read end of file, which KVM sends only after the last
+ * command it wrote there.
+ */
+static void test_handover_order(void)
+{
+	struct kvm_ioregion r;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	pthread_t new_dev;
+	struct ucall uc;
+	int a[2], b[2];
+	bool ok;
+
+	handover_sum = 0;
+	vm = vm_create_with_one_vcpu(&vcpu, guest_posts_then_read);
+	virt_map(vm, POSTED_GPA, POSTED_GPA, 1);
+	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, a) &&
+		    !socketpair(AF_UNIX, SOCK_STREAM, 0, b), "socketpair");
+	r = ioregion(POSTED_GPA, 0x1000, a[0], a[0], KVM_IOREGION_POSTED_WRITES);
+	r.user_data = UD_POSTED;
+	kvm_set_ioregion(vm, &r);
+	pthread_create(&old_dev, NULL, old_handover_thread, &a[1]);
+	ioregionfd_run(vcpu, NULL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+
+	r.read_fd = b[0];
+	r.write_fd = b[0];
+	kvm_set_ioregion(vm, &r);
+	close(a[0]);
+	pthread_create(&new_dev, NULL, new_handover_thread, &b[1]);
+	ioregionfd_run(vcpu, NULL);
+	ok = get_ucall(vcpu, &uc) == UCALL_DONE;
+	if (!ok)
+		ksft_print_msg("the load saw %lu, not %u\n",
+			       (unsigned long)__atomic_load_n(&handover_sum, __ATOMIC_ACQUIRE),
+			       NR_POSTED * (NR_POSTED + 1) / 2);
+	kvm_vm_free(vm);
+	close(b[0]);
+	pthread_join(new_dev, NULL);
+	close(a[1]);
+	close(b[1]);
+	ksft_test_result(ok, "hand-over after the old device's EOF: the load sees all %d writes\n",
+			 NR_POSTED);
+}
+
 int main(int argc, char *argv[])
 {
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
-	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 	ksft_print_header();
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 	test_in_flight(false);
 	test_in_flight(true);
+	test_handover_order();
 	test_restart_under_load();
 	ksft_finished();
 }

@@ -23,6 +23,7 @@
 #define PORT		0x600		/* PIO region on A's fd, shadow offset 0x2000 */
 #define SHADOW		0x4000ull
 #define UD		0x5d
+#define MAX_GROUPS	256		/* KVM's limit per VM */
 
 /* Offsets in region A (and B), and what the map says of them. */
 #define SIDE4		0x400		/* only 4-byte loads are free of side effects */
@@ -608,6 +609,34 @@ static void expect_errno(int ret, int err, const char *what)
 			 what, ret == -1 ? strerror(errno) : "accepted");
 }
 
+/*
+ * A VM has at most MAX_GROUPS groups at once; closing one (nothing else
+ * holds it) makes room for another, and another VM has its own count.
+ */
+static void test_group_cap(struct kvm_vm *vm)
+{
+	struct kvm_ioregion_group cg = { 0 };
+	int i, fds[MAX_GROUPS], extra, other_fd;
+	struct kvm_vm *other;
+
+	for (i = 0; i < MAX_GROUPS; i++)
+		fds[i] = create_group(vm, 0);
+	expect_errno(__vm_ioctl(vm, KVM_CREATE_IOREGION_GROUP, &cg), ENOSPC,
+		     "group 257 of a VM");
+	other = vm_create_barebones();
+	other_fd = create_group(other, 0);
+	close(fds[0]);
+	extra = __vm_ioctl(vm, KVM_CREATE_IOREGION_GROUP, &cg);
+	ksft_test_result(extra >= 0 && other_fd >= 0,
+			 "another VM has its own groups; closing one makes room\n");
+	if (extra >= 0)
+		close(extra);
+	for (i = 1; i < MAX_GROUPS; i++)
+		close(fds[i]);
+	close(other_fd);
+	kvm_vm_free(other);
+}
+
 static void test_rejections(void)
 {
 	struct kvm_ioregion_group cg = { 0 };
@@ -630,6 +659,8 @@ static void test_rejections(void)
 	cg = (struct kvm_ioregion_group) { .shadow_size = 1ull << 30 };
 	expect_errno(__vm_ioctl(vm, KVM_CREATE_IOREGION_GROUP, &cg), E2BIG,
 		     "shadow of 1 GiB");
+
+	test_group_cap(vm);
 
 	g = create_group(vm, 0x2000);
 	g0 = create_group(vm, 0);
@@ -699,7 +730,7 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(caps & KVM_IOREGION_GROUP);
 
 	ksft_print_header();
-	ksft_set_plan(29);
+	ksft_set_plan(31);
 
 	test_sizes();
 	test_order(READ_SHADOW_A, "a shadow load");
