@@ -6,7 +6,9 @@
 # under `-accel tcg -cpu max` are listed with their reasons in
 # mk/regress-skips.txt, and a skip that is not listed there is reported as
 # unexpected (it still counts as a skip, not a pass).  A test that does not
-# build, fails or times out (REGRESS_TIMEOUT seconds, default 600) fails.
+# build, fails or times out (REGRESS_TIMEOUT seconds, default 600, or what
+# mk/regress-timeouts.txt gives the few tests that need longer under TCG)
+# fails.
 # TAP in build/results/regress.tap; the last line is
 # "N passed, N failed, N skipped".
 set -uo pipefail
@@ -17,6 +19,7 @@ out=$top/build/selftests-regress
 guest=$top/build/guest-regress
 src=$top/build/src/tools/testing/selftests/kvm
 expected=$top/mk/regress-skips.txt
+slow=$top/mk/regress-timeouts.txt
 tap=$results/regress.tap
 timeout=${REGRESS_TIMEOUT:-600}
 mkdir -p "$results"
@@ -43,7 +46,8 @@ unbuilt=()
 for t in $tests; do
 	if [ -x "$out/$t" ]; then
 		cp "$out/$t" "$guest/$(basename "$t")"
-		printf '%s\t%s\n' "$t" "$timeout" >>"$guest/tests.txt"
+		tmo=$(awk -v t="$(basename "$t")" '$1 == t {print $2}' "$slow")
+		printf '%s\t%s\n' "$t" "${tmo:-$timeout}" >>"$guest/tests.txt"
 	else
 		unbuilt+=("$t")
 	fi
