@@ -25,6 +25,8 @@
  * so responses may come in any order and vCPUs never serialize on a channel.
  * The socket is always used without blocking, whatever its O_NONBLOCK
  * flag; vCPUs sleep on the channel's wait queue, kicked by the socket's own.
+ * A kick wakes one waiting vCPU to read, and a response only its own vCPU,
+ * so that the vCPUs of one socket are not all woken for every response.
  *
  * A signal interrupts the wait but leaves the waiter queued (vcpu->ioregion):
  * the next KVM_RUN resumes the same access and waits for the same tag.  An
@@ -372,7 +374,8 @@ static int ioregion_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 						  poll_wait);
 
 	atomic_inc(&chan->events);
-	wake_up_all(&chan->wq);
+	/* One waiting vCPU to read, and every sender waiting for room. */
+	wake_up(&chan->wq);
 	return 0;
 }
 
@@ -590,6 +593,8 @@ static void ioregion_deliver(struct ioregion_chan *chan,
 		ioregion_ack(chan, w->seq);
 		ioregion_waiter_complete(w, 0);
 		spin_unlock(&chan->lock);
+		/* Only @w's vCPU (@w is only compared: see ioregion_wake()). */
+		__wake_up(&chan->wq, TASK_NORMAL, 1, w);
 		return;
 	}
 	spin_unlock(&chan->lock);
@@ -602,7 +607,6 @@ bad:
 static void ioregion_rx(struct ioregion_chan *chan)
 {
 	const size_t size = sizeof(chan->rx_resp);
-	bool delivered = false;
 	ssize_t ret;
 
 	lockdep_assert_held(&chan->rx_lock);
@@ -627,10 +631,7 @@ static void ioregion_rx(struct ioregion_chan *chan)
 		}
 		chan->rx_len = 0;
 		ioregion_deliver(chan, &chan->rx_resp);
-		delivered = true;
 	}
-	if (delivered)
-		wake_up_all(&chan->wq);
 }
 
 /*
@@ -774,6 +775,54 @@ static bool ioregion_poll(struct ioregion_chan *chan, int seen, u64 stop)
  * Wait for the response to @w; 0, -EINTR, or why the channel died.  With
  * @nowait, only take what is there already: -EAGAIN if it is not.
  */
+/*
+ * A vCPU sleeping on chan->wq for @w's response.  It sleeps exclusively:
+ * a wakeup of the socket wakes one such vCPU to read for all of them, and
+ * a response wakes only the vCPU it answers (keyed by its waiter).  A
+ * wakeup with no key (a dead channel) wakes them all.
+ */
+struct ioregion_wq_entry {
+	wait_queue_entry_t wait;
+	const struct kvm_ioregion_waiter *w;
+};
+
+static int ioregion_wake(wait_queue_entry_t *wait, unsigned int mode,
+			 int sync, void *key)
+{
+	struct ioregion_wq_entry *e = container_of(wait, struct ioregion_wq_entry,
+						   wait);
+
+	if (key && key != e->w)
+		return 0;
+	return autoremove_wake_function(wait, mode, sync, key);
+}
+
+/*
+ * Sleep until @w is answered, the socket had a wakeup since @seen, a signal
+ * or @timeout jiffies; returns what is left of @timeout, or -ERESTARTSYS.
+ */
+static long ioregion_sleep(struct ioregion_chan *chan,
+			   struct kvm_ioregion_waiter *w, int seen, long timeout)
+{
+	struct ioregion_wq_entry e = { .w = w };
+
+	init_wait_func(&e.wait, ioregion_wake);
+	for (;;) {
+		prepare_to_wait_exclusive(&chan->wq, &e.wait, TASK_INTERRUPTIBLE);
+		if (ioregion_result(w) != 1 || ioregion_kicked(chan, seen))
+			break;
+		if (signal_pending(current)) {
+			timeout = -ERESTARTSYS;
+			break;
+		}
+		timeout = schedule_timeout(timeout);
+		if (!timeout)
+			break;
+	}
+	finish_wait(&chan->wq, &e.wait);
+	return timeout;
+}
+
 static int ioregion_wait(struct kvm_ioregion_waiter *w, bool nowait)
 {
 	unsigned int poll_ns = READ_ONCE(ioregion_poll_ns);
@@ -799,12 +848,16 @@ static int ioregion_wait(struct kvm_ioregion_waiter *w, bool nowait)
 
 		left = ioregion_time_left(w->deadline);
 		if (left)
-			left = wait_event_interruptible_timeout(chan->wq,
-								ioregion_result(w) != 1 ||
-								ioregion_kicked(chan, seen),
-								left);
-		if (left < 0)
+			left = ioregion_sleep(chan, w, seen, left);
+		if (left < 0) {
+			/*
+			 * This vCPU may have been the one woken to read for
+			 * the others: read before leaving, so that no wakeup
+			 * of the socket goes unanswered.
+			 */
+			ioregion_rx_pump(chan);
 			return -EINTR;
+		}
 		if (!left) {
 			/* A device past its deadline is considered hung. */
 			ioregion_chan_fail(chan, -ETIMEDOUT);
