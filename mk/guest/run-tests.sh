@@ -15,7 +15,8 @@ for entry in $list; do
 	start=$(date +%s)
 	timeout "$tmo" "./$name" >/tmp/out.txt 2>&1
 	rc=$?
-	sed 's/^/# /' /tmp/out.txt
+	# awk ends every line, also a last one the test left without a newline.
+	awk '{ print "# " $0 }' /tmp/out.txt
 	secs=$(($(date +%s) - start))
 	case $rc in
 	0) echo "ok $i kvm/$name # ${secs}s" ;;
