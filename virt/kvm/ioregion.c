@@ -205,24 +205,19 @@ static struct ioregion_groups *ioregion_groups_add(struct kvm *kvm)
 {
 	struct ioregion_groups *count;
 
-	mutex_lock(&kvm->lock);
+	guard(mutex)(&kvm->lock);
 	count = kvm->ioregion_groups;
 	if (!count) {
 		count = kzalloc_obj(*count, GFP_KERNEL_ACCOUNT);
-		if (!count) {
-			mutex_unlock(&kvm->lock);
+		if (!count)
 			return ERR_PTR(-ENOMEM);
-		}
 		refcount_set(&count->ref, 1);
 		kvm->ioregion_groups = count;
 	}
-	if (atomic_read(&count->nr) >= IOREGION_MAX_GROUPS) {
-		mutex_unlock(&kvm->lock);
+	if (atomic_read(&count->nr) >= IOREGION_MAX_GROUPS)
 		return ERR_PTR(-ENOSPC);
-	}
 	atomic_inc(&count->nr);
 	refcount_inc(&count->ref);
-	mutex_unlock(&kvm->lock);
 	return count;
 }
 
