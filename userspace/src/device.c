@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT
 /*
  * The device side: validation, dispatch to the register callbacks, and the
- * recv engine (poll(2), then one recv(2) per readable fd that takes every
- * command queued there, and one send(2) with all their responses).
+ * recv engine (poll(2), then one recv(2) - recvmmsg(2) on seqpacket - per
+ * readable fd that takes every command queued there, and one send(2) with
+ * all their responses, never waiting for the peer to read them).
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +99,6 @@ static int fd_kind(int fd, bool *sock, bool *record)
 
 int ioregion_dev_add_fds(struct ioregion_dev *dev, int read_fd, int write_fd)
 {
-	bool wrecord;
 	struct conn *c;
 	int ret;
 
@@ -110,7 +111,7 @@ int ioregion_dev_add_fds(struct ioregion_dev *dev, int read_fd, int write_fd)
 		return -ENOMEM;
 	ret = fd_kind(read_fd, &c->rsock, &c->record);
 	if (!ret)
-		ret = fd_kind(write_fd, &c->wsock, &wrecord);
+		ret = fd_kind(write_fd, &c->wsock, &c->wrecord);
 	if (ret) {
 		free(c);
 		return ret;
@@ -209,21 +210,22 @@ static void handle_cmd(struct ioregion_dev *dev, struct conn *c,
 }
 
 /*
- * Handle the complete commands in @buf; returns the bytes used.  The caller
- * keeps the rest (a command split on a stream) for the next read.
+ * Handle the complete commands in c->rx while c->tx has room for a
+ * response; keep the rest (a command split on a stream, or commands that
+ * wait for the peer to read responses) for later.
  */
-size_t ioregion_consume(struct ioregion_dev *dev, struct conn *c,
-			const unsigned char *buf, size_t len)
+void ioregion_consume(struct ioregion_dev *dev, struct conn *c)
 {
 	struct ioregionfd_cmd cmd;
 	size_t used = 0;
 
-	while (len - used >= CMD_SIZE) {
-		memcpy(&cmd, buf + used, CMD_SIZE);
+	while (c->rx_len - used >= CMD_SIZE && c->tx_n < TX_MAX) {
+		memcpy(&cmd, c->rx + used, CMD_SIZE);
 		handle_cmd(dev, c, &cmd);
 		used += CMD_SIZE;
 	}
-	return used;
+	memmove(c->rx, c->rx + used, c->rx_len - used);
+	c->rx_len -= used;
 }
 
 /* A seqpacket record that is not one command: count it and drop it. */
@@ -238,6 +240,51 @@ void ioregion_bad_record(struct ioregion_dev *dev, const void *buf, size_t len)
 	}
 }
 
+/*
+ * Seqpacket: every record queued on c->rfd (as many as c->rx has room
+ * for) in one recvmmsg(2), each into its own slot, without waiting.
+ * Returns the bytes of good commands appended to c->rx, 0 at end of file,
+ * or -errno (-EAGAIN when nothing was queued).
+ */
+ssize_t ioregion_recv_records(struct ioregion_dev *dev, struct conn *c)
+{
+	struct iovec iov[RX_CMDS];
+	struct mmsghdr msg[RX_CMDS];
+	unsigned char *slot = c->rx + c->rx_len;
+	size_t i, n = (sizeof(c->rx) - c->rx_len) / CMD_SIZE, good = 0;
+	int got;
+
+	if (!n)
+		return -EAGAIN;
+	memset(msg, 0, n * sizeof(msg[0]));
+	for (i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ slot + i * CMD_SIZE, CMD_SIZE };
+		msg[i].msg_hdr.msg_iov = &iov[i];
+		msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	dev->stats.syscalls++;
+	got = recvmmsg(c->rfd, msg, n, MSG_DONTWAIT, NULL);
+	if (got < 0)
+		return -errno;
+	for (i = 0; i < (size_t)got; i++) {
+		/* KVM sends no empty records: one is the end of the stream. */
+		if (!msg[i].msg_len)
+			return good ? (ssize_t)(good * CMD_SIZE) : 0;
+		if (msg[i].msg_len != CMD_SIZE ||
+		    (msg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+			ioregion_bad_record(dev, slot + i * CMD_SIZE,
+					    msg[i].msg_len);
+			continue;
+		}
+		if (good != i)
+			memmove(slot + good * CMD_SIZE, slot + i * CMD_SIZE,
+				CMD_SIZE);
+		good++;
+	}
+	/* Only bad records: nothing to handle, and the fd is still open. */
+	return good ? (ssize_t)(good * CMD_SIZE) : -EAGAIN;
+}
+
 int ioregion_live_conns(const struct ioregion_dev *dev)
 {
 	int i, n = 0;
@@ -247,74 +294,130 @@ int ioregion_live_conns(const struct ioregion_dev *dev)
 	return n;
 }
 
-static ssize_t conn_read(struct ioregion_dev *dev, struct conn *c)
+/*
+ * Seqpacket: each response in @buf a record of its own (KVM takes one per
+ * record), all in one sendmmsg(2), without waiting.  Returns the bytes
+ * sent (whole responses) or -errno.
+ */
+ssize_t ioregion_send_records(struct ioregion_dev *dev, struct conn *c,
+			      const void *buf, size_t len)
 {
-	struct msghdr msg = { 0 };
-	struct iovec iov = {
-		.iov_base = c->rx + c->rx_len,
-		.iov_len = sizeof(c->rx) - c->rx_len,
-	};
-	ssize_t n;
+	struct iovec iov[TX_MAX];
+	struct mmsghdr msg[TX_MAX];
+	size_t i, n = len / RESP_SIZE;
+	int sent;
 
+	if (n > TX_MAX)
+		n = TX_MAX;
+	memset(msg, 0, n * sizeof(msg[0]));
+	for (i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ (char *)buf + i * RESP_SIZE, RESP_SIZE };
+		msg[i].msg_hdr.msg_iov = &iov[i];
+		msg[i].msg_hdr.msg_iovlen = 1;
+	}
 	dev->stats.syscalls++;
-	if (!c->rsock) {
-		n = read(c->rfd, iov.iov_base, iov.iov_len);
-		return n < 0 ? -errno : n;
-	}
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	n = recvmsg(c->rfd, &msg, MSG_DONTWAIT);
-	if (n < 0)
-		return -errno;
-	if (n > 0 && c->record && (n != CMD_SIZE || (msg.msg_flags & MSG_TRUNC))) {
-		ioregion_bad_record(dev, iov.iov_base, n);
-		return -EAGAIN;
-	}
-	return n;
+	sent = sendmmsg(c->wfd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return sent < 0 ? -errno : (ssize_t)(sent * RESP_SIZE);
 }
 
-static int conn_flush(struct ioregion_dev *dev, struct conn *c)
+/* Read what is queued, without waiting; 0 at end of file. */
+static ssize_t conn_read(struct ioregion_dev *dev, struct conn *c)
 {
-	size_t len = c->tx_n * RESP_SIZE, done = 0;
+	void *buf = c->rx + c->rx_len;
+	size_t len = sizeof(c->rx) - c->rx_len;
 	ssize_t n;
 
-	while (done < len) {
-		dev->stats.syscalls++;
-		if (c->wsock)
-			n = send(c->wfd, (char *)c->tx + done, len - done,
-				 MSG_NOSIGNAL);
-		else
-			n = write(c->wfd, (char *)c->tx + done, len - done);
-		if (n < 0 && errno == EINTR)
+	if (c->record)
+		return ioregion_recv_records(dev, c);
+	if (len < CMD_SIZE)
+		return -EAGAIN;
+	dev->stats.syscalls++;
+	if (c->rsock)
+		n = recv(c->rfd, buf, len, MSG_DONTWAIT);
+	else
+		n = read(c->rfd, buf, len);
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * Send what c->tx holds, from where the last send stopped, without
+ * waiting: a peer that does not read leaves the rest for a later round
+ * (poll(2) says when).  A pipe has no MSG_DONTWAIT; it is written only
+ * when it has room, at most PIPE_BUF bytes (which a pipe takes whole).
+ */
+static int conn_flush(struct ioregion_dev *dev, struct conn *c)
+{
+	struct pollfd pfd = { .fd = c->wfd, .events = POLLOUT };
+	size_t len = c->tx_n * RESP_SIZE, left;
+	char *buf;
+	ssize_t n;
+
+	while (c->tx_done < len) {
+		buf = (char *)c->tx + c->tx_done;
+		left = len - c->tx_done;
+		if (c->wrecord) {
+			n = ioregion_send_records(dev, c, buf, left);
+		} else if (c->wsock) {
+			dev->stats.syscalls++;
+			n = send(c->wfd, buf, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = n < 0 ? -errno : n;
+		} else {
+			dev->stats.syscalls += 2;
+			if (poll(&pfd, 1, 0) != 1)
+				return 0;
+			n = write(c->wfd, buf, left < PIPE_BUF ? left : PIPE_BUF);
+			n = n < 0 ? -errno : n;
+		}
+		if (n == -EINTR)
 			continue;
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return 0;
 		if (n < 0)
-			return -errno;
-		done += n;
+			return n;
+		c->tx_done += n;
 	}
 	dev->stats.responses += c->tx_n;
 	c->tx_n = 0;
+	c->tx_done = 0;
 	return 0;
 }
 
-/* Read what is there, handle it, answer it. */
-static int conn_service(struct ioregion_dev *dev, struct conn *c)
+/* What poll(2) should wait for on @c: commands it can take, or room to send. */
+static short conn_events(const struct conn *c)
 {
-	size_t used;
-	ssize_t n;
+	short ev = 0;
+
+	if (c->tx_n < TX_MAX && sizeof(c->rx) - c->rx_len >= CMD_SIZE)
+		ev |= POLLIN;
+	return ev;
+}
+
+/* Commands already read that can be handled now, without waiting. */
+static bool conn_ready(const struct conn *c)
+{
+	return c->rx_len >= CMD_SIZE && c->tx_n < TX_MAX;
+}
+
+/* Send what is pending, read what is there, handle it, answer it. */
+static int conn_service(struct ioregion_dev *dev, struct conn *c, short revents)
+{
+	ssize_t n = -EAGAIN;
 	int ret;
 
-	n = conn_read(dev, c);
-	if (n == -EAGAIN || n == -EINTR)
-		return 0;
-	if (n <= 0) {
-		c->dead = true;
-		return 0;
-	}
-	c->rx_len += n;
-	used = ioregion_consume(dev, c, c->rx, c->rx_len);
-	memmove(c->rx, c->rx + used, c->rx_len - used);
-	c->rx_len -= used;
 	ret = conn_flush(dev, c);
+	if (!ret && (revents & (POLLIN | POLLHUP | POLLERR)) && conn_events(c)) {
+		n = conn_read(dev, c);
+		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
+			c->dead = true;
+			return 0;
+		}
+		if (n > 0)
+			c->rx_len += n;
+	}
+	while (!ret && conn_ready(c)) {
+		ioregion_consume(dev, c);
+		ret = conn_flush(dev, c);
+	}
 	if (ret == -EPIPE || ret == -ECONNRESET) {
 		c->dead = true;
 		return 0;
@@ -324,28 +427,38 @@ static int conn_service(struct ioregion_dev *dev, struct conn *c)
 
 static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 {
-	struct pollfd pfd[IOREGION_MAX_FDS];
+	struct pollfd pfd[2 * IOREGION_MAX_FDS];
 	struct conn *live[IOREGION_MAX_FDS];
 	int i, n = 0, ret, handled;
 	uint64_t before = dev->stats.commands;
+	short rev;
 
 	for (i = 0; i < dev->nr_conns; i++) {
-		if (dev->conns[i]->dead)
+		struct conn *c = dev->conns[i];
+
+		if (c->dead)
 			continue;
-		live[n] = dev->conns[i];
-		pfd[n] = (struct pollfd){ .fd = live[n]->rfd, .events = POLLIN };
+		/* Work that needs no waiting: do not sleep in poll. */
+		if (conn_ready(c))
+			timeout_ms = 0;
+		live[n] = c;
+		pfd[2 * n] = (struct pollfd){ .fd = c->rfd, .events = conn_events(c) };
+		pfd[2 * n + 1] = (struct pollfd){
+			.fd = c->tx_n ? c->wfd : -1, .events = POLLOUT,
+		};
 		n++;
 	}
 	if (!n)
 		return -EPIPE;
 	dev->stats.syscalls++;
-	ret = poll(pfd, n, timeout_ms);
+	ret = poll(pfd, 2 * n, timeout_ms);
 	if (ret < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n; i++) {
-		if (!pfd[i].revents)
+		rev = pfd[2 * i].revents | pfd[2 * i + 1].revents;
+		if (!rev && !conn_ready(live[i]))
 			continue;
-		ret = conn_service(dev, live[i]);
+		ret = conn_service(dev, live[i], pfd[2 * i].revents);
 		if (ret)
 			return ret;
 	}

@@ -35,7 +35,10 @@ struct kvm_ioregion {
 
 #define CMD_SIZE	sizeof(struct ioregionfd_cmd)
 #define RESP_SIZE	sizeof(struct ioregionfd_resp)
-#define RX_BYTES	(128 * CMD_SIZE)
+#define RX_CMDS		128
+#define RX_BYTES	(RX_CMDS * CMD_SIZE)
+/* Responses not yet sent; past this a connection takes no more commands. */
+#define TX_MAX		128
 
 enum op_kind { OP_RECV, OP_SEND };
 
@@ -45,21 +48,31 @@ struct uring_op {
 	struct conn *conn;
 };
 
-/* One transport: commands come in on rfd, responses go out on wfd. */
+/*
+ * One transport: commands come in on rfd, responses go out on wfd.
+ * Commands are read into rx and handled only while tx has room for their
+ * response, so a peer that stops reading responses stops the connection,
+ * never overruns it.
+ */
 struct conn {
 	int rfd, wfd;
 	bool record;			/* seqpacket: a message per read */
+	bool wrecord;			/* seqpacket: a message per response */
 	bool rsock, wsock;
 	bool dead;
 	unsigned char rx[RX_BYTES];
 	size_t rx_len;
-	struct ioregionfd_resp tx[RX_BYTES / CMD_SIZE];
-	size_t tx_n;
+	/*
+	 * Responses not yet sent; the recv engine has sent the first tx_done
+	 * bytes of them (a partial send is resumed, never repeated).
+	 */
+	struct ioregionfd_resp tx[TX_MAX];
+	size_t tx_n, tx_done;
 	/* io_uring: at most one receive and one send in flight per fd. */
 	struct uring_op rx_op, tx_op;
 	bool rx_armed, tx_busy;
-	struct ioregionfd_resp tx_buf[RX_BYTES / CMD_SIZE];
-	size_t tx_len, tx_done, tx_count;
+	struct ioregionfd_resp tx_buf[TX_MAX];
+	size_t tx_len, tx_buf_done, tx_count;
 };
 
 struct ioregion_dev {
@@ -76,8 +89,10 @@ struct ioregion_dev {
 	bool ring_ready;
 };
 
-size_t ioregion_consume(struct ioregion_dev *dev, struct conn *c,
-			const unsigned char *buf, size_t len);
+void ioregion_consume(struct ioregion_dev *dev, struct conn *c);
+ssize_t ioregion_recv_records(struct ioregion_dev *dev, struct conn *c);
+ssize_t ioregion_send_records(struct ioregion_dev *dev, struct conn *c,
+			      const void *buf, size_t len);
 int ioregion_uring_init(struct ioregion_dev *dev);
 void ioregion_uring_exit(struct ioregion_dev *dev);
 int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms);

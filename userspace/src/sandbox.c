@@ -22,7 +22,7 @@
 #include "internal.h"
 
 static const char *const allowed[] = {
-	"read", "write", "readv", "writev", "recvfrom", "recvmsg", "sendto",
+	"read", "write", "readv", "writev", "recvfrom", "recvmsg", "recvmmsg", "sendto",
 	"sendmsg", "poll", "ppoll", "epoll_wait", "epoll_pwait", "select",
 	"pselect6", "io_uring_enter", "close", "fstat", "newfstatat",
 	"brk", "munmap", "mremap", "madvise", "futex", "sched_yield",

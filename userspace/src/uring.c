@@ -85,11 +85,19 @@ void ioregion_uring_exit(struct ioregion_dev *dev)
 	dev->ring_ready = false;
 }
 
+/* Whether @c can take commands: room to read them, and to answer them. */
+static bool can_recv(const struct conn *c)
+{
+	return !c->dead && !c->rx_armed && c->tx_n < TX_MAX &&
+	       sizeof(c->rx) - c->rx_len >= CMD_SIZE + c->record;
+}
+
 static void arm_recv(struct ioregion_dev *dev, struct conn *c)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&dev->ring);
 	void *buf = c->rx + c->rx_len;
-	size_t len = sizeof(c->rx) - c->rx_len;
+	/* One record at a time on seqpacket: each is checked on its own. */
+	size_t len = c->record ? CMD_SIZE + 1 : sizeof(c->rx) - c->rx_len;
 
 	/* The ring has room for one receive and one send per fd. */
 	if (c->rsock)
@@ -103,9 +111,12 @@ static void arm_recv(struct ioregion_dev *dev, struct conn *c)
 static void queue_send(struct ioregion_dev *dev, struct conn *c)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&dev->ring);
-	char *buf = (char *)c->tx_buf + c->tx_done;
-	size_t len = c->tx_len - c->tx_done;
+	char *buf = (char *)c->tx_buf + c->tx_buf_done;
+	size_t len = c->tx_len - c->tx_buf_done;
 
+	/* Seqpacket: a response is a record of its own. */
+	if (c->wrecord)
+		len = RESP_SIZE;
 	if (c->wsock)
 		io_uring_prep_send(sqe, c->wfd, buf, len, MSG_NOSIGNAL);
 	else
@@ -114,23 +125,49 @@ static void queue_send(struct ioregion_dev *dev, struct conn *c)
 	c->tx_busy = true;
 }
 
-/* Hand the responses gathered since the last send to the ring. */
+/*
+ * Send the rest of tx_buf.  On seqpacket, sendmmsg(2) takes as many
+ * records as the socket has room for at once; the ring sends the next
+ * one only when it has none (it waits for room, and says when).
+ */
+static void send_more(struct ioregion_dev *dev, struct conn *c)
+{
+	ssize_t n;
+
+	if (c->wrecord) {
+		n = ioregion_send_records(dev, c, (char *)c->tx_buf + c->tx_buf_done,
+					  c->tx_len - c->tx_buf_done);
+		if (n < 0 && n != -EAGAIN && n != -EINTR) {
+			c->dead = true;
+			return;
+		}
+		if (n > 0)
+			c->tx_buf_done += n;
+		if (c->tx_buf_done == c->tx_len) {
+			dev->stats.responses += c->tx_count;
+			return;
+		}
+	}
+	queue_send(dev, c);
+}
+
+/* Hand the responses gathered since the last send over; true if to the ring. */
 static bool start_send(struct ioregion_dev *dev, struct conn *c)
 {
 	if (c->tx_busy || !c->tx_n || c->dead)
 		return false;
 	memcpy(c->tx_buf, c->tx, c->tx_n * RESP_SIZE);
 	c->tx_len = c->tx_n * RESP_SIZE;
-	c->tx_done = 0;
+	c->tx_buf_done = 0;
 	c->tx_count = c->tx_n;
 	c->tx_n = 0;
-	queue_send(dev, c);
-	return true;
+	send_more(dev, c);
+	return c->tx_busy;
 }
 
 static void complete_recv(struct ioregion_dev *dev, struct conn *c, int res)
 {
-	size_t used;
+	ssize_t more;
 
 	c->rx_armed = false;
 	if (res == -EINTR || res == -EAGAIN)
@@ -144,9 +181,18 @@ static void complete_recv(struct ioregion_dev *dev, struct conn *c, int res)
 		return;
 	}
 	c->rx_len += res;
-	used = ioregion_consume(dev, c, c->rx, c->rx_len);
-	memmove(c->rx, c->rx + used, c->rx_len - used);
-	c->rx_len -= used;
+	/*
+	 * A seqpacket receive takes one record: take the rest of what is
+	 * queued in one more system call, not one round each.
+	 */
+	if (c->record) {
+		more = ioregion_recv_records(dev, c);
+		if (more > 0)
+			c->rx_len += more;
+		else if (!more)
+			c->dead = true;
+	}
+	ioregion_consume(dev, c);
 }
 
 static void complete_send(struct ioregion_dev *dev, struct conn *c, int res)
@@ -160,9 +206,9 @@ static void complete_send(struct ioregion_dev *dev, struct conn *c, int res)
 		c->dead = true;
 		return;
 	}
-	c->tx_done += res;
-	if (c->tx_done < c->tx_len) {
-		queue_send(dev, c);
+	c->tx_buf_done += res;
+	if (c->tx_buf_done < c->tx_len) {
+		send_more(dev, c);
 		return;
 	}
 	dev->stats.responses += c->tx_count;
@@ -200,7 +246,7 @@ int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 	for (i = 0; i < dev->nr_conns; i++) {
 		struct conn *c = dev->conns[i];
 
-		if (!c->dead && !c->rx_armed)
+		if (can_recv(c))
 			arm_recv(dev, c);
 	}
 	if (!ioregion_live_conns(dev) && !io_uring_cq_ready(&dev->ring))
@@ -222,9 +268,17 @@ int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 	}
 	reap(dev);
 
-	/* A vCPU waits for these: send them now, not on the next round. */
-	for (i = 0; i < dev->nr_conns; i++)
-		sent |= start_send(dev, dev->conns[i]);
+	/*
+	 * A vCPU waits for these: send them now, not on the next round.
+	 * Commands left in rx for want of room in tx go as tx empties.
+	 */
+	for (i = 0; i < dev->nr_conns; i++) {
+		struct conn *c = dev->conns[i];
+
+		if (!c->dead)
+			ioregion_consume(dev, c);
+		sent |= start_send(dev, c);
+	}
 	if (sent) {
 		dev->stats.syscalls++;
 		ret = io_uring_submit(&dev->ring);
