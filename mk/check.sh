@@ -70,6 +70,15 @@ if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1 &&
 		run_tap "libioregion_$t" 120 "$lib-asan/test/$t"
 	done
 	run_tap libioregion_sandbox 120 "$lib-ubsan/test/sandbox"
+	# With the kernel's installed uAPI headers, in either order.
+	for order in LIB_FIRST KERNEL_FIRST; do
+		gcc -Wall -Werror -D$order -I"$top/build/obj-test/usr/include" \
+			-I"$top/userspace/src/include" -I"$lib/include" -o "$tmp/both" \
+			"$top/userspace/test/both_headers.c" >"$tmp/both.log" 2>&1 &&
+			"$tmp/both" >"$tmp/both.tap" ||
+			{ sed 's/^/# /' "$tmp/both.log"; echo "not ok 1 both headers, $order"; } >"$tmp/both.tap"
+		count "libioregion_both_headers_$order" "$tmp/both.tap"
+	done
 	{ if "$lib/examples/minimal_device" | grep -q 'ID register: 0x10e610'; then
 		echo "ok 1 examples/minimal_device answers its ID register"
 	  else echo "not ok 1 examples/minimal_device answers its ID register"; fi
