@@ -2,7 +2,10 @@
 # mk/kernel.sh FLAVOUR: base tree + our series -> build/obj-FLAVOUR/bzImage
 # and the uAPI headers in build/obj-FLAVOUR/usr/include.  Incremental.
 # Flavours: test and bench (the test machine's kernel), guest (the demo's),
-# qguest (the guest of the multi-process QEMU test, userspace/qemu/).
+# qguest (the guest of the multi-process QEMU test, userspace/qemu/), and
+# stock: the `test` kernel of the unpatched base tree (build/src-stock), for
+# `make regress REGRESS_KERNEL=stock`, which tells a stock selftest that
+# fails because of the series from one that fails in the test machine anyway.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:-test}
@@ -11,7 +14,11 @@ src=$build/src
 obj=$build/obj-$flavour
 frags=("$top/mk/config/common.config" "$top/mk/config/$flavour.config")
 # The guests are not test machines: their own fragment only.
-case $flavour in guest|qguest) frags=("$top/mk/config/$flavour.config") ;; esac
+case $flavour in
+guest|qguest) frags=("$top/mk/config/$flavour.config") ;;
+stock) frags=("$top/mk/config/common.config" "$top/mk/config/test.config")
+	src=$build/src-stock ;;
+esac
 jobs=$(nproc)
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
@@ -24,14 +31,19 @@ tarball=$(ls "$deb"/usr/src/linux-source-7.3.tar.xz)
 
 if [ ! -f "$src/.extracted" ]; then
 	echo ">> extracting the base tree from $tarball (about 15 s)"
-	rm -rf "$src" "$build/pristine"; mkdir -p "$src"
+	rm -rf "$src"; mkdir -p "$src"
+	[ "$flavour" = stock ] || rm -rf "$build/pristine"
 	tar -xf "$tarball" -C "$src" --strip-components=1
 	ver=$(make -s -C "$src" kernelversion)
 	echo "Linux $ver (Debian $(cat "$deb/.version"))" >"$src/.base-version"
 	touch "$src/.extracted"
 fi
-echo ">> applying the ioregionfd series to $(cat "$src/.base-version")"
-"$top/mk/overlay.sh" apply "$src" "$build/pristine"
+if [ "$flavour" = stock ]; then
+	echo ">> $(cat "$src/.base-version") as Debian ships it, without the series"
+else
+	echo ">> applying the ioregionfd series to $(cat "$src/.base-version")"
+	"$top/mk/overlay.sh" apply "$src" "$build/pristine"
+fi
 [ -z "${PREPARE_ONLY:-}" ] || exit 0
 
 mkdir -p "$obj"

@@ -1,19 +1,20 @@
 #!/bin/sh
-# Runs inside the test machine: each test of tests.txt with its timeout,
-# as kselftest TAP (exit 0 pass, 4 skip, anything else fail).
+# Runs inside the test machine: each test of tests.txt with its timeout and
+# arguments (path, timeout in seconds, then any arguments), as kselftest TAP
+# (exit 0 pass, 4 skip, anything else fail).
 cd /tests
-list=$(sed 's/#.*//' tests.txt | awk 'NF {print $1 ":" $2}')
-n=$(echo "$list" | wc -w)
+sed 's/#.*//' tests.txt | awk 'NF' >/tmp/list.txt
+n=$(grep -c . /tmp/list.txt)
 echo "TAP version 13"
 echo "1..$n"
 i=0
-for entry in $list; do
+while read -r path tmo args; do
 	i=$((i + 1))
-	path=${entry%%:*}; tmo=${entry##*:}
 	name=$(basename "$path")
-	echo "# selftest: kvm/$name"
+	echo "# selftest: kvm/$name${args:+ $args}"
 	start=$(date +%s)
-	timeout "$tmo" "./$name" >/tmp/out.txt 2>&1
+	# $args unquoted: split into the test's arguments.
+	timeout "$tmo" "./$name" $args </dev/null >/tmp/out.txt 2>&1
 	rc=$?
 	# awk ends every line, also a last one the test left without a newline.
 	awk '{ print "# " $0 }' /tmp/out.txt
@@ -24,4 +25,4 @@ for entry in $list; do
 	124) echo "not ok $i kvm/$name # TIMEOUT after ${tmo}s" ;;
 	*) echo "not ok $i kvm/$name # exit=$rc" ;;
 	esac
-done
+done </tmp/list.txt
