@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,12 +38,16 @@ int ioregion_dev_create(struct ioregion_dev **devp,
 	dev->opaque = opaque;
 	dev->engine = engine;
 	dev->flags = flags;
+	dev->epfd = -1;
 	if (engine == IOREGION_ENGINE_URING) {
 		ret = ioregion_uring_init(dev);
-		if (ret) {
-			free(dev);
-			return ret;
-		}
+	} else {
+		dev->epfd = epoll_create1(EPOLL_CLOEXEC);
+		ret = dev->epfd < 0 ? -errno : 0;
+	}
+	if (ret) {
+		free(dev);
+		return ret;
 	}
 	*devp = dev;
 	return 0;
@@ -56,6 +61,8 @@ void ioregion_dev_destroy(struct ioregion_dev *dev)
 		return;
 	if (dev->ring_ready)
 		ioregion_uring_exit(dev);
+	if (dev->epfd >= 0)
+		close(dev->epfd);
 	for (i = 0; i < dev->nr_conns; i++)
 		free(dev->conns[i]);
 	free(dev);
@@ -76,6 +83,8 @@ int ioregion_dev_add_region(struct ioregion_dev *dev,
 	dev->regions[dev->nr_regions++] = *region;
 	return 0;
 }
+
+static int conn_watch(struct ioregion_dev *dev, struct conn *c);
 
 static int fd_kind(int fd, bool *sock, bool *record)
 {
@@ -120,6 +129,13 @@ int ioregion_dev_add_fds(struct ioregion_dev *dev, int read_fd, int write_fd)
 	c->wfd = write_fd;
 	c->rx_op = (struct uring_op){ .kind = OP_RECV, .conn = c };
 	c->tx_op = (struct uring_op){ .kind = OP_SEND, .conn = c };
+	if (dev->epfd >= 0) {
+		ret = conn_watch(dev, c);
+		if (ret) {
+			free(c);
+			return ret;
+		}
+	}
 	dev->conns[dev->nr_conns++] = c;
 	return 0;
 }
@@ -382,14 +398,63 @@ static int conn_flush(struct ioregion_dev *dev, struct conn *c)
 	return 0;
 }
 
-/* What poll(2) should wait for on @c: commands it can take, or room to send. */
-static short conn_events(const struct conn *c)
+/* What @c can wait for now: commands it can take, room to send responses. */
+static uint32_t conn_events(const struct conn *c)
 {
-	short ev = 0;
+	return c->tx_n < TX_MAX && sizeof(c->rx) - c->rx_len >= CMD_SIZE ?
+	       EPOLLIN : 0;
+}
 
-	if (c->tx_n < TX_MAX && sizeof(c->rx) - c->rx_len >= CMD_SIZE)
-		ev |= POLLIN;
-	return ev;
+static int epoll_set(struct ioregion_dev *dev, int op, int fd, uint32_t ev,
+		     struct conn *c)
+{
+	struct epoll_event e = { .events = ev, .data.ptr = c };
+
+	return epoll_ctl(dev->epfd, op, fd, &e) ? -errno : 0;
+}
+
+/*
+ * Keep the recv engine's epoll set in step with @c: level-triggered, so
+ * it says "ready" exactly while there is work that needs no waiting.  The
+ * set is what ioregion_dev_get_poll_fd() hands an event loop.
+ */
+static int conn_update(struct ioregion_dev *dev, struct conn *c)
+{
+	uint32_t r = conn_events(c), w = c->tx_n ? EPOLLOUT : 0;
+	int ret = 0;
+
+	if (c->dead) {
+		epoll_ctl(dev->epfd, EPOLL_CTL_DEL, c->rfd, NULL);
+		if (c->wfd != c->rfd)
+			epoll_ctl(dev->epfd, EPOLL_CTL_DEL, c->wfd, NULL);
+		return 0;
+	}
+	if (c->wfd == c->rfd)
+		r |= w, w = r;
+	if (r != c->ev_r)
+		ret = epoll_set(dev, EPOLL_CTL_MOD, c->rfd, r, c);
+	if (!ret && c->wfd != c->rfd && w != c->ev_w)
+		ret = epoll_set(dev, EPOLL_CTL_MOD, c->wfd, w, c);
+	if (!ret) {
+		c->ev_r = r;
+		c->ev_w = w;
+	}
+	return ret;
+}
+
+static int conn_watch(struct ioregion_dev *dev, struct conn *c)
+{
+	int ret;
+
+	c->ev_r = c->ev_w = EPOLLIN;
+	ret = epoll_set(dev, EPOLL_CTL_ADD, c->rfd, EPOLLIN, c);
+	if (ret || c->wfd == c->rfd)
+		return ret;
+	c->ev_w = 0;
+	ret = epoll_set(dev, EPOLL_CTL_ADD, c->wfd, 0, c);
+	if (ret)
+		epoll_ctl(dev->epfd, EPOLL_CTL_DEL, c->rfd, NULL);
+	return ret;
 }
 
 /* Commands already read that can be handled now, without waiting. */
@@ -399,13 +464,13 @@ static bool conn_ready(const struct conn *c)
 }
 
 /* Send what is pending, read what is there, handle it, answer it. */
-static int conn_service(struct ioregion_dev *dev, struct conn *c, short revents)
+static int conn_service(struct ioregion_dev *dev, struct conn *c, uint32_t revents)
 {
 	ssize_t n = -EAGAIN;
 	int ret;
 
 	ret = conn_flush(dev, c);
-	if (!ret && (revents & (POLLIN | POLLHUP | POLLERR)) && conn_events(c)) {
+	if (!ret && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && conn_events(c)) {
 		n = conn_read(dev, c);
 		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
 			c->dead = true;
@@ -427,45 +492,31 @@ static int conn_service(struct ioregion_dev *dev, struct conn *c, short revents)
 
 static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 {
-	struct pollfd pfd[2 * IOREGION_MAX_FDS];
-	struct conn *live[IOREGION_MAX_FDS];
-	int i, n = 0, ret, handled;
+	struct epoll_event ev[2 * IOREGION_MAX_FDS];
 	uint64_t before = dev->stats.commands;
-	short rev;
+	int i, n, ret;
+	struct conn *c;
 
-	for (i = 0; i < dev->nr_conns; i++) {
-		struct conn *c = dev->conns[i];
-
-		if (c->dead)
-			continue;
-		/* Work that needs no waiting: do not sleep in poll. */
-		if (conn_ready(c))
-			timeout_ms = 0;
-		live[n] = c;
-		pfd[2 * n] = (struct pollfd){ .fd = c->rfd, .events = conn_events(c) };
-		pfd[2 * n + 1] = (struct pollfd){
-			.fd = c->tx_n ? c->wfd : -1, .events = POLLOUT,
-		};
-		n++;
-	}
-	if (!n)
+	if (!ioregion_live_conns(dev))
 		return -EPIPE;
 	dev->stats.syscalls++;
-	ret = poll(pfd, 2 * n, timeout_ms);
-	if (ret < 0)
+	n = epoll_wait(dev->epfd, ev, 2 * IOREGION_MAX_FDS, timeout_ms);
+	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n; i++) {
-		rev = pfd[2 * i].revents | pfd[2 * i + 1].revents;
-		if (!rev && !conn_ready(live[i]))
+		c = ev[i].data.ptr;
+		if (c->dead)
 			continue;
-		ret = conn_service(dev, live[i], pfd[2 * i].revents);
+		ret = conn_service(dev, c, ev[i].events);
+		if (!ret)
+			ret = conn_update(dev, c);
 		if (ret)
 			return ret;
 	}
-	handled = dev->stats.commands - before;
-	if (!handled && !ioregion_live_conns(dev))
+	n = dev->stats.commands - before;
+	if (!n && !ioregion_live_conns(dev))
 		return -EPIPE;
-	return handled;
+	return n;
 }
 
 static uint64_t now_ms(void)
@@ -497,6 +548,15 @@ int ioregion_serve(struct ioregion_dev *dev, int timeout_ms)
 			ret = recv_serve(dev, 0);
 	} while (!ret && now_ms() < deadline);
 	return ret;
+}
+
+int ioregion_dev_get_poll_fd(struct ioregion_dev *dev)
+{
+	if (!dev)
+		return -EINVAL;
+	dev->poll_fd_given = true;
+	return dev->engine == IOREGION_ENGINE_URING ? dev->ring.ring_fd :
+	       dev->epfd;
 }
 
 void ioregion_dev_stats(const struct ioregion_dev *dev,

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <liburing.h>
 #include <linux/kvm.h>
 
@@ -60,6 +61,8 @@ struct conn {
 	bool wrecord;			/* seqpacket: a message per response */
 	bool rsock, wsock;
 	bool dead;
+	/* recv engine: what the epoll set waits for on rfd and on wfd. */
+	uint32_t ev_r, ev_w;
 	unsigned char rx[RX_BYTES];
 	size_t rx_len;
 	/*
@@ -87,6 +90,8 @@ struct ioregion_dev {
 	struct ioregion_stats stats;
 	struct io_uring ring;
 	bool ring_ready;
+	int epfd;			/* recv engine: every live fd */
+	bool poll_fd_given;		/* an event loop waits on it */
 };
 
 void ioregion_consume(struct ioregion_dev *dev, struct conn *c);

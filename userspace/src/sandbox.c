@@ -22,9 +22,10 @@
 #include "internal.h"
 
 static const char *const allowed[] = {
-	"read", "write", "readv", "writev", "recvfrom", "recvmsg", "recvmmsg", "sendto",
-	"sendmsg", "poll", "ppoll", "epoll_wait", "epoll_pwait", "select",
-	"pselect6", "io_uring_enter", "close", "fstat", "newfstatat",
+	"read", "write", "readv", "writev", "recvfrom", "recvmsg", "recvmmsg",
+	"sendto", "sendmsg", "sendmmsg", "poll", "ppoll", "epoll_wait",
+	"epoll_pwait", "epoll_ctl", "select", "pselect6", "io_uring_enter",
+	"close", "fstat", "newfstatat",
 	"brk", "munmap", "mremap", "madvise", "futex", "sched_yield",
 	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
 	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",

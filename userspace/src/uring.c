@@ -232,6 +232,26 @@ static void reap(struct ioregion_dev *dev)
 	io_uring_cq_advance(&dev->ring, n);
 }
 
+/*
+ * Arm a receive on every fd that can take commands; returns how many.
+ * Done at the end of every round too, so that with an event loop on the
+ * ring's fd (ioregion_dev_get_poll_fd()) it becomes readable when the next
+ * commands arrive, with nothing left for the loop to submit.
+ */
+static unsigned int arm_all(struct ioregion_dev *dev)
+{
+	unsigned int n = 0;
+	int i;
+
+	for (i = 0; i < dev->nr_conns; i++) {
+		if (can_recv(dev->conns[i])) {
+			arm_recv(dev, dev->conns[i]);
+			n++;
+		}
+	}
+	return n;
+}
+
 int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 {
 	struct __kernel_timespec ts = {
@@ -243,12 +263,7 @@ int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 	bool sent = false;
 	int i, ret;
 
-	for (i = 0; i < dev->nr_conns; i++) {
-		struct conn *c = dev->conns[i];
-
-		if (can_recv(c))
-			arm_recv(dev, c);
-	}
+	arm_all(dev);
 	if (!ioregion_live_conns(dev) && !io_uring_cq_ready(&dev->ring))
 		return -EPIPE;
 
@@ -271,6 +286,8 @@ int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 	/*
 	 * A vCPU waits for these: send them now, not on the next round.
 	 * Commands left in rx for want of room in tx go as tx empties.
+	 * The receives the round used up are armed again in the same
+	 * submission.
 	 */
 	for (i = 0; i < dev->nr_conns; i++) {
 		struct conn *c = dev->conns[i];
@@ -279,7 +296,13 @@ int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 			ioregion_consume(dev, c);
 		sent |= start_send(dev, c);
 	}
-	if (sent) {
+	/*
+	 * The receives go with the sends; without sends they would wait for
+	 * the next round's submission, unless an event loop waits on the
+	 * ring's fd, which must then see them.
+	 */
+	arm_all(dev);
+	if ((sent || dev->poll_fd_given) && io_uring_sq_ready(&dev->ring)) {
 		dev->stats.syscalls++;
 		ret = io_uring_submit(&dev->ring);
 		if (ret < 0)

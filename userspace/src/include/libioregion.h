@@ -75,6 +75,7 @@ int ioregion_dev_add_region(struct ioregion_dev *dev,
 			    const struct ioregion_region *region);
 int ioregion_dev_add_fds(struct ioregion_dev *dev, int read_fd, int write_fd);
 int ioregion_serve(struct ioregion_dev *dev, int timeout_ms);
+int ioregion_dev_get_poll_fd(struct ioregion_dev *dev);
 int ioregion_check_cmd(const struct ioregion_dev *dev,
 		       const struct ioregionfd_cmd *cmd);
 void ioregion_dev_stats(const struct ioregion_dev *dev,
