@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +18,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+
+static int epoll_set(struct ioregion_dev *dev, int op, int fd, uint32_t ev,
+		     struct conn *c);
 
 int ioregion_dev_create(struct ioregion_dev **devp,
 			const struct ioregion_ops *ops, void *opaque,
@@ -39,22 +43,39 @@ int ioregion_dev_create(struct ioregion_dev **devp,
 	dev->engine = engine;
 	dev->flags = flags;
 	dev->epfd = -1;
+	dev->done_op = (struct uring_op){ .kind = OP_DONE };
+	pthread_mutex_init(&dev->done_lock, NULL);
+	/* Blocking: io_uring waits for it to become readable. */
+	dev->done_fd = eventfd(0, EFD_CLOEXEC);
+	if (dev->done_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
 	if (engine == IOREGION_ENGINE_URING) {
 		ret = ioregion_uring_init(dev);
 	} else {
 		dev->epfd = epoll_create1(EPOLL_CLOEXEC);
-		ret = dev->epfd < 0 ? -errno : 0;
+		ret = dev->epfd < 0 ? -errno : epoll_set(dev, EPOLL_CTL_ADD,
+							  dev->done_fd, EPOLLIN,
+							  NULL);
 	}
-	if (ret) {
-		free(dev);
-		return ret;
-	}
+	if (ret)
+		goto err;
 	*devp = dev;
 	return 0;
+err:
+	if (dev->epfd >= 0)
+		close(dev->epfd);
+	if (dev->done_fd >= 0)
+		close(dev->done_fd);
+	pthread_mutex_destroy(&dev->done_lock);
+	free(dev);
+	return ret;
 }
 
 void ioregion_dev_destroy(struct ioregion_dev *dev)
 {
+	struct ioregion_deferred *d, *next;
 	int i;
 
 	if (!dev)
@@ -63,6 +84,12 @@ void ioregion_dev_destroy(struct ioregion_dev *dev)
 		ioregion_uring_exit(dev);
 	if (dev->epfd >= 0)
 		close(dev->epfd);
+	for (d = dev->done_head; d; d = next) {
+		next = d->next;
+		free(d);
+	}
+	close(dev->done_fd);
+	pthread_mutex_destroy(&dev->done_lock);
 	for (i = 0; i < dev->nr_conns; i++)
 		free(dev->conns[i]);
 	free(dev);
@@ -211,12 +238,20 @@ static void handle_cmd(struct ioregion_dev *dev, struct conn *c,
 		data = ~0ull;
 	} else if (cmd->op == IOREGIONFD_CMD_FENCE) {
 		/* Commands are handled in order: everything before it is done. */
-	} else if (cmd->op == IOREGIONFD_CMD_WRITE) {
-		dev->ops->write(dev->opaque, cmd->user_data, cmd->offset,
-				cmd->size, cmd->data);
 	} else {
-		data = dev->ops->read(dev->opaque, cmd->user_data, cmd->offset,
-				      cmd->size);
+		dev->cur = cmd;
+		dev->cur_conn = c;
+		dev->cur_deferred = false;
+		if (cmd->op == IOREGIONFD_CMD_WRITE)
+			dev->ops->write(dev->opaque, cmd->user_data, cmd->offset,
+					cmd->size, cmd->data);
+		else
+			data = dev->ops->read(dev->opaque, cmd->user_data,
+					      cmd->offset, cmd->size);
+		dev->cur = NULL;
+		/* ioregion_complete() answers it. */
+		if (dev->cur_deferred)
+			return;
 	}
 	/* Never leave a vCPU waiting, even on a command we refused. */
 	if (cmd->flags & IOREGIONFD_CMD_RESPONSE)
@@ -299,6 +334,79 @@ ssize_t ioregion_recv_records(struct ioregion_dev *dev, struct conn *c)
 	}
 	/* Only bad records: nothing to handle, and the fd is still open. */
 	return good ? (ssize_t)(good * CMD_SIZE) : -EAGAIN;
+}
+
+struct ioregion_deferred *ioregion_defer(struct ioregion_dev *dev)
+{
+	struct ioregion_deferred *d;
+
+	/* Only a command that waits for its answer, from its callback. */
+	if (!dev || !dev->cur || dev->cur_deferred ||
+	    !(dev->cur->flags & IOREGIONFD_CMD_RESPONSE)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->conn = dev->cur_conn;
+	d->tag = dev->cur->tag;
+	dev->cur_deferred = true;
+	__atomic_add_fetch(&dev->nr_deferred, 1, __ATOMIC_RELAXED);
+	return d;
+}
+
+int ioregion_complete(struct ioregion_dev *dev, struct ioregion_deferred *d,
+		      uint64_t data)
+{
+	uint64_t one = 1;
+
+	if (!dev || !d)
+		return -EINVAL;
+	d->data = data;
+	d->next = NULL;
+	pthread_mutex_lock(&dev->done_lock);
+	/* done_head is peeked at without the lock: see ioregion_take_done(). */
+	if (dev->done_tail)
+		dev->done_tail->next = d;
+	else
+		__atomic_store_n(&dev->done_head, d, __ATOMIC_RELAXED);
+	dev->done_tail = d;
+	pthread_mutex_unlock(&dev->done_lock);
+	/* Wake the serving thread, or the event loop. */
+	if (write(dev->done_fd, &one, sizeof(one)) != sizeof(one))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Queue the responses of completed deferred commands, as far as their
+ * connections have room (the rest wait for the next round); those of a
+ * connection that has gone are dropped.  The engines look at done_head
+ * without the lock to skip this when nothing is done: a completion they
+ * miss has written done_fd, which wakes the next round.
+ */
+void ioregion_take_done(struct ioregion_dev *dev)
+{
+	struct ioregion_deferred *d, **pp, *last = NULL;
+
+	pthread_mutex_lock(&dev->done_lock);
+	for (pp = &dev->done_head; (d = *pp); ) {
+		if (!d->conn->dead && d->conn->tx_n == TX_MAX) {
+			last = d;
+			pp = &d->next;
+			continue;
+		}
+		if (!d->conn->dead)
+			d->conn->tx[d->conn->tx_n++] = (struct ioregionfd_resp){
+				.data = d->data, .tag = d->tag,
+			};
+		__atomic_store_n(pp, d->next, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&dev->nr_deferred, 1, __ATOMIC_RELAXED);
+		free(d);
+	}
+	dev->done_tail = last;
+	pthread_mutex_unlock(&dev->done_lock);
 }
 
 int ioregion_live_conns(const struct ioregion_dev *dev)
@@ -493,7 +601,7 @@ static int conn_service(struct ioregion_dev *dev, struct conn *c, uint32_t reven
 static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 {
 	struct epoll_event ev[2 * IOREGION_MAX_FDS];
-	uint64_t before = dev->stats.commands;
+	uint64_t before = dev->stats.commands, one;
 	int i, n, ret;
 	struct conn *c;
 
@@ -505,6 +613,12 @@ static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 		return errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n; i++) {
 		c = ev[i].data.ptr;
+		if (!c) {		/* done_fd: deferred commands answered */
+			if (read(dev->done_fd, &one, sizeof(one)) < 0 &&
+			    errno != EINTR)
+				return -errno;
+			continue;
+		}
 		if (c->dead)
 			continue;
 		ret = conn_service(dev, c, ev[i].events);
@@ -512,6 +626,20 @@ static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 			ret = conn_update(dev, c);
 		if (ret)
 			return ret;
+	}
+	/* Answers of deferred commands, and any that waited for room. */
+	if (__atomic_load_n(&dev->done_head, __ATOMIC_RELAXED)) {
+		ioregion_take_done(dev);
+		for (i = 0; i < dev->nr_conns; i++) {
+			c = dev->conns[i];
+			if (c->dead || !c->tx_n)
+				continue;
+			ret = conn_service(dev, c, 0);
+			if (!ret)
+				ret = conn_update(dev, c);
+			if (ret)
+				return ret;
+		}
 	}
 	n = dev->stats.commands - before;
 	if (!n && !ioregion_live_conns(dev))

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <linux/kvm.h>
 
 #include "libioregion.h"
@@ -41,7 +42,7 @@ struct kvm_ioregion {
 /* Responses not yet sent; past this a connection takes no more commands. */
 #define TX_MAX		128
 
-enum op_kind { OP_RECV, OP_SEND };
+enum op_kind { OP_RECV, OP_SEND, OP_DONE };
 
 /* What an io_uring completion refers to. */
 struct uring_op {
@@ -78,6 +79,14 @@ struct conn {
 	size_t tx_len, tx_buf_done, tx_count;
 };
 
+/* A command a callback took to answer later (ioregion_defer()). */
+struct ioregion_deferred {
+	struct conn *conn;
+	uint32_t tag;
+	uint64_t data;
+	struct ioregion_deferred *next;
+};
+
 struct ioregion_dev {
 	const struct ioregion_ops *ops;
 	void *opaque;
@@ -92,6 +101,17 @@ struct ioregion_dev {
 	bool ring_ready;
 	int epfd;			/* recv engine: every live fd */
 	bool poll_fd_given;		/* an event loop waits on it */
+	/* Deferred commands. */
+	const struct ioregionfd_cmd *cur;	/* in a callback: its command */
+	struct conn *cur_conn;
+	bool cur_deferred;
+	uint64_t nr_deferred;		/* taken, not yet answered */
+	pthread_mutex_t done_lock;	/* protects done_head, done_tail */
+	struct ioregion_deferred *done_head, *done_tail;
+	int done_fd;			/* eventfd: something is done */
+	uint64_t done_buf;		/* io_uring reads done_fd here */
+	struct uring_op done_op;
+	bool done_armed;
 };
 
 void ioregion_consume(struct ioregion_dev *dev, struct conn *c);
@@ -102,6 +122,7 @@ int ioregion_uring_init(struct ioregion_dev *dev);
 void ioregion_uring_exit(struct ioregion_dev *dev);
 int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms);
 int ioregion_live_conns(const struct ioregion_dev *dev);
+void ioregion_take_done(struct ioregion_dev *dev);
 void ioregion_bad_record(struct ioregion_dev *dev, const void *buf, size_t len);
 
 #endif

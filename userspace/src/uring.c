@@ -11,7 +11,8 @@
 
 #include "internal.h"
 
-#define RING_ENTRIES	(2 * IOREGION_MAX_FDS)
+/* A receive and a send per fd, and the read of done_fd. */
+#define RING_ENTRIES	(2 * IOREGION_MAX_FDS + 2)
 
 /*
  * The ring starts disabled and may only ever carry what the engine sends:
@@ -55,6 +56,8 @@ static bool in_flight(const struct ioregion_dev *dev)
 {
 	int i;
 
+	if (dev->done_armed)
+		return true;
 	for (i = 0; i < dev->nr_conns; i++)
 		if (dev->conns[i]->rx_armed || dev->conns[i]->tx_busy)
 			return true;
@@ -76,8 +79,10 @@ void ioregion_uring_exit(struct ioregion_dev *dev)
 			op = io_uring_cqe_get_data(cqe);
 			if (op && op->kind == OP_RECV)
 				op->conn->rx_armed = false;
-			else if (op)
+			else if (op && op->kind == OP_SEND)
 				op->conn->tx_busy = false;
+			else if (op)
+				dev->done_armed = false;
 			io_uring_cqe_seen(&dev->ring, cqe);
 		}
 	}
@@ -225,8 +230,10 @@ static void reap(struct ioregion_dev *dev)
 		/* A cancellation has no op. */
 		if (op && op->kind == OP_RECV)
 			complete_recv(dev, op->conn, cqe->res);
-		else if (op)
+		else if (op && op->kind == OP_SEND)
 			complete_send(dev, op->conn, cqe->res);
+		else if (op)
+			dev->done_armed = false;	/* deferred ones done */
 		n++;
 	}
 	io_uring_cq_advance(&dev->ring, n);
@@ -240,9 +247,17 @@ static void reap(struct ioregion_dev *dev)
  */
 static unsigned int arm_all(struct ioregion_dev *dev)
 {
+	struct io_uring_sqe *sqe;
 	unsigned int n = 0;
 	int i;
 
+	if (!dev->done_armed) {
+		sqe = io_uring_get_sqe(&dev->ring);
+		io_uring_prep_read(sqe, dev->done_fd, &dev->done_buf,
+				   sizeof(dev->done_buf), -1);
+		io_uring_sqe_set_data(sqe, &dev->done_op);
+		dev->done_armed = true;
+	}
 	for (i = 0; i < dev->nr_conns; i++) {
 		if (can_recv(dev->conns[i])) {
 			arm_recv(dev, dev->conns[i]);
@@ -289,6 +304,8 @@ int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 	 * The receives the round used up are armed again in the same
 	 * submission.
 	 */
+	if (__atomic_load_n(&dev->done_head, __ATOMIC_RELAXED))
+		ioregion_take_done(dev);
 	for (i = 0; i < dev->nr_conns; i++) {
 		struct conn *c = dev->conns[i];
 

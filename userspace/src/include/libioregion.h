@@ -76,6 +76,12 @@ int ioregion_dev_add_region(struct ioregion_dev *dev,
 int ioregion_dev_add_fds(struct ioregion_dev *dev, int read_fd, int write_fd);
 int ioregion_serve(struct ioregion_dev *dev, int timeout_ms);
 int ioregion_dev_get_poll_fd(struct ioregion_dev *dev);
+
+/* Answering later: from a read or write callback, then from any thread. */
+struct ioregion_deferred;
+struct ioregion_deferred *ioregion_defer(struct ioregion_dev *dev);
+int ioregion_complete(struct ioregion_dev *dev, struct ioregion_deferred *d,
+		      uint64_t data);
 int ioregion_check_cmd(const struct ioregion_dev *dev,
 		       const struct ioregionfd_cmd *cmd);
 void ioregion_dev_stats(const struct ioregion_dev *dev,
