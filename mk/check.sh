@@ -95,11 +95,11 @@ if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1 &&
 	  if make -s -C "$top/userspace" O="$lib" install DESTDIR="$inst" prefix=/usr \
 		>/dev/null 2>&1 &&
 	     flags=$(PKG_CONFIG_SYSROOT_DIR="$inst" PKG_CONFIG_PATH="$inst/usr/lib/pkgconfig" \
-		pkg-config --cflags --libs ioregion) &&
+		pkg-config --cflags --libs libioregion) &&
 	     gcc -o "$tmp/mini" "$top/userspace/examples/minimal_device.c" $flags &&
 	     LD_LIBRARY_PATH="$inst/usr/lib" "$tmp/mini" | grep -q 'ID register'; then
-		echo "ok $i make install; pkg-config --cflags --libs ioregion; shared library links and runs"
-	  else echo "not ok $i make install; pkg-config --cflags --libs ioregion; shared library links and runs"; fi
+		echo "ok $i make install; pkg-config --cflags --libs libioregion; shared library links and runs"
+	  else echo "not ok $i make install; pkg-config --cflags --libs libioregion; shared library links and runs"; fi
 	  echo "1..$i"; } >"$tmp/libmisc.tap"
 	count libioregion_misc "$tmp/libmisc.tap"
 else

@@ -28,6 +28,10 @@
 extern "C" {
 #endif
 
+/* The library's version; the Makefile takes it from here. */
+#define LIBIOREGION_MAJOR_VERSION	0
+#define LIBIOREGION_MINOR_VERSION	2
+
 struct ioregion_dev;
 
 /*
