@@ -83,7 +83,7 @@ if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1 &&
 		echo "ok 1 examples/minimal_device answers its ID register"
 	  else echo "not ok 1 examples/minimal_device answers its ID register"; fi
 	  i=1
-	  for m in "$top"/userspace/man/*.[38]; do
+	  for m in "$top"/userspace/man/*.[378]; do
 		i=$((i + 1)); n=$(basename "$m")
 		if [ -z "$(MANWIDTH=80 man -l "$m" 2>&1 >/dev/null)" ] &&
 		   MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q SYNOPSIS; then
