@@ -7,6 +7,10 @@
  * guest that reads, writes, posts writes, rings a doorbell, uses port I/O,
  * and takes level-triggered and MSI interrupts the device raises directly.
  * Once through each engine: recv, io_uring, io_uring busy-polling.
+ * Then, in each engine, a device that serves from a plain epoll loop on
+ * ioregion_dev_get_poll_fd() and defers two slow reads of two vCPUs: the
+ * second vCPU's round trips go on while the first waits, and the two are
+ * answered in reverse order from the device's completer thread.
  *
  * Built with the KVM selftest library (see mk/selftests.sh), run in the
  * test machine by `make check`.
@@ -16,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,7 +48,10 @@
 /* The device's registers, at offsets in region REGS. */
 enum { R_ID = 0x00, R_SCRATCH = 0x08, R_POSTED_N = 0x10, R_POSTED_SUM = 0x18,
        R_BELLS = 0x20, R_INTX_RAISE = 0x28, R_INTX_PENDING = 0x30,
-       R_INTX_ACK = 0x38, R_RESAMPLES = 0x40, R_MSI_RAISE = 0x48 };
+       R_INTX_ACK = 0x38, R_RESAMPLES = 0x40, R_MSI_RAISE = 0x48,
+       R_SLOW_A = 0x50, R_SLOW_B = 0x58, R_DEFERRED = 0x60 };
+#define SLOW_A_VALUE	0xaaaa5555aaaa5555ull
+#define SLOW_B_VALUE	0xbbbb6666bbbb6666ull
 enum { UD_REGS = 1, UD_POSTED, UD_BELL, UD_PIO };
 #define POSTED_OFF	0x100
 #define BELL_OFF	0x200
@@ -165,6 +173,24 @@ static void guest_code(void)
 	GUEST_DONE();
 }
 
+/* vCPU 0: one slow read, answered last. */
+static void guest_slow_a(void)
+{
+	GUEST_ASSERT_EQ(mmio_read(R_SLOW_A), SLOW_A_VALUE);
+	GUEST_DONE();
+}
+
+/* vCPU 1: round trips while vCPU 0 waits, then a slow read answered first. */
+static void guest_slow_b(void)
+{
+	while (!mmio_read(R_DEFERRED))
+		cpu_relax();
+	mmio_write(R_SCRATCH, 0x1234);
+	GUEST_ASSERT_EQ(mmio_read(R_SCRATCH), 0x1234);
+	GUEST_ASSERT_EQ(mmio_read(R_SLOW_B), SLOW_B_VALUE);
+	GUEST_DONE();
+}
+
 /* ---- device process ---- */
 
 struct dev_state {
@@ -172,6 +198,10 @@ struct dev_state {
 	uint64_t scratch, posted_n, posted_sum, bells, pending, resamples;
 	uint32_t pio[2];
 	int intx_fd, resample_fd, msi_fd;
+	/* Deferred mode: slow reads go to the completer through handoff. */
+	struct ioregion_dev *dev;
+	int handoff[2];
+	uint64_t deferred;
 };
 
 static void raise_irq(int fd)
@@ -179,6 +209,52 @@ static void raise_irq(int fd)
 	uint64_t one = 1;
 
 	TEST_ASSERT(write(fd, &one, sizeof(one)) == sizeof(one), "irqfd write");
+}
+
+/* A slow register: the completer answers it; all ones if it cannot. */
+static uint64_t defer_read(struct dev_state *d, uint64_t off)
+{
+	struct { struct ioregion_deferred *p; uint64_t off; } h = { NULL, off };
+
+	h.p = ioregion_defer(d->dev);
+	if (!h.p || write(d->handoff[1], &h, sizeof(h)) != sizeof(h))
+		return ~0ull;
+	d->deferred++;
+	return 0;
+}
+
+/*
+ * Waits for both slow reads, then answers vCPU 1's (B) before vCPU 0's
+ * (A), though A came first.
+ */
+static void *completer_thread(void *arg)
+{
+	struct dev_state *d = arg;
+	struct { struct ioregion_deferred *p; uint64_t off; } h[2];
+	int a;
+
+	if (read(d->handoff[0], &h[0], sizeof(h[0])) != sizeof(h[0]) ||
+	    read(d->handoff[0], &h[1], sizeof(h[1])) != sizeof(h[1]))
+		return NULL;
+	a = h[0].off == R_SLOW_A ? 0 : 1;
+	ioregion_complete(d->dev, h[!a].p, SLOW_B_VALUE);
+	ioregion_complete(d->dev, h[a].p, SLOW_A_VALUE);
+	return NULL;
+}
+
+/* The device's own event loop, as a program with one would serve. */
+static int serve_from_epoll(struct ioregion_dev *dev, int ep)
+{
+	struct epoll_event ev;
+	int ret;
+
+	ret = ioregion_serve(dev, 0);
+	while (ret >= 0) {
+		if (epoll_wait(ep, &ev, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		ret = ioregion_serve(dev, 0);
+	}
+	return ret;
 }
 
 static uint64_t dev_read(void *opaque, uint64_t ud, uint64_t off, unsigned int size)
@@ -198,6 +274,11 @@ static uint64_t dev_read(void *opaque, uint64_t ud, uint64_t off, unsigned int s
 		case R_BELLS: v = d->bells; break;
 		case R_INTX_PENDING: v = d->pending; break;
 		case R_RESAMPLES: v = d->resamples; break;
+		case R_DEFERRED: v = d->deferred; break;
+		case R_SLOW_A:
+		case R_SLOW_B:
+			v = defer_read(d, off);
+			break;
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -322,25 +403,39 @@ static int device_setup(int ctl, struct dev_state *d, struct ioregion_dev *dev)
 	return ret ? ret : ioregion_dev_add_fds(dev, pio[1], pio[1]);
 }
 
-static void device_main(int ctl, enum ioregion_engine engine, unsigned int flags)
+static void device_main(int ctl, enum ioregion_engine engine, unsigned int flags,
+			bool deferred)
 {
 	struct dev_state d = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct ioregion_sandbox sb = { 0 };
 	struct dev_report r = { 0 };
 	struct ioregion_dev *dev = NULL;
-	pthread_t thread;
-	int ret = 0;
+	struct epoll_event ev = { .events = EPOLLIN };
+	pthread_t thread, completer;
+	int ret = 0, ep = -1;
 
 	if (geteuid() == 0)
 		sb = (struct ioregion_sandbox){ IOREGION_SANDBOX_SETID, 65534, 65534, NULL };
 	r.setup = ioregion_dev_create(&dev, &dev_ops, &d, engine, flags);
+	d.dev = dev;
 	if (!r.setup)
 		r.setup = device_setup(ctl, &d, dev);
 	if (!r.setup)
 		r.setup = -pthread_create(&thread, NULL, resample_thread, &d);
+	if (!r.setup && deferred) {
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		if (ep < 0 || pipe(d.handoff) ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, ioregion_dev_get_poll_fd(dev), &ev))
+			r.setup = -errno;
+		else
+			r.setup = -pthread_create(&completer, NULL, completer_thread, &d);
+	}
 	if (!r.setup)
 		r.sandbox = ioregion_sandbox(&sb);
-	while (!r.setup && !r.sandbox && (ret = ioregion_serve(dev, -1)) >= 0)
+	if (!r.setup && !r.sandbox && deferred)
+		ret = serve_from_epoll(dev, ep);
+	while (!r.setup && !r.sandbox && !deferred &&
+	       (ret = ioregion_serve(dev, -1)) >= 0)
 		;
 	r.serve = r.setup || r.sandbox ? 0 : ret;
 	if (dev)
@@ -389,24 +484,51 @@ static const char *const phase_name[] = {
 	"INTx through irqfd/resamplefd, re-raised after resample",
 };
 
-static void run(const char *name, enum ioregion_engine engine, unsigned int flags)
+/* The device process: forked, connected by a control socket. */
+static pid_t start_device(int *ctl_fd, enum ioregion_engine engine,
+			  unsigned int flags, bool deferred)
 {
-	struct ioregion_routes *rt;
-	struct dev_report r = { 0 };
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	struct ucall uc;
-	int ctl[2], st;
-	uint64_t phase = 0;
+	int ctl[2];
 	pid_t pid;
 
 	TEST_ASSERT(!socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ctl), "socketpair");
 	pid = fork();
 	if (!pid) {
 		close(ctl[0]);
-		device_main(ctl[1], engine, flags);
+		device_main(ctl[1], engine, flags, deferred);
 	}
 	close(ctl[1]);
+	*ctl_fd = ctl[0];
+	return pid;
+}
+
+/* KVM let go of the sockets: the device sees EOF and reports. */
+static void device_report(const char *name, int ctl, pid_t pid)
+{
+	struct dev_report r = { 0 };
+	int st;
+
+	TEST_ASSERT(read(ctl, &r, sizeof(r)) == sizeof(r), "device report");
+	waitpid(pid, &st, 0);
+	ksft_test_result(!r.setup && !r.sandbox && r.serve == -EPIPE &&
+			 WIFEXITED(st) && !WEXITSTATUS(st),
+			 "%s: confined device (setup %d, sandbox %d) served %lu commands in %lu system calls, exit at EOF (%d)\n",
+			 name, r.setup, r.sandbox, r.stats.commands, r.stats.syscalls,
+			 r.serve);
+	close(ctl);
+}
+
+static void run(const char *name, enum ioregion_engine engine, unsigned int flags)
+{
+	struct ioregion_routes *rt;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	int ctl[1];
+	uint64_t phase = 0;
+	pid_t pid;
+
+	pid = start_device(&ctl[0], engine, flags, false);
 
 	vm = vm_create(1);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
@@ -440,25 +562,63 @@ static void run(const char *name, enum ioregion_engine engine, unsigned int flag
 	}
 	kvm_vm_free(vm);
 	ioregion_routes_destroy(rt);
+	device_report(name, ctl[0], pid);
+}
 
-	/* KVM let go of the sockets: the device sees EOF and reports. */
-	TEST_ASSERT(read(ctl[0], &r, sizeof(r)) == sizeof(r), "device report");
-	waitpid(pid, &st, 0);
-	ksft_test_result(!r.setup && !r.sandbox && r.serve == -EPIPE &&
-			 WIFEXITED(st) && !WEXITSTATUS(st),
-			 "%s: confined device (setup %d, sandbox %d) served %lu commands in %lu system calls, exit at EOF (%d)\n",
-			 name, r.setup, r.sandbox, r.stats.commands, r.stats.syscalls,
-			 r.serve);
-	close(ctl[0]);
+static void *vcpu_thread(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_DONE:
+		return NULL;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+	default:
+		TEST_FAIL("vCPU %u: exit %s", vcpu->id,
+			  exit_reason_str(vcpu->run->exit_reason));
+	}
+	return NULL;
+}
+
+static void run_deferred(const char *name, enum ioregion_engine engine)
+{
+	struct ioregion_routes *rt;
+	struct kvm_vcpu *vcpu[2];
+	pthread_t t[2];
+	struct kvm_vm *vm;
+	int ctl, i;
+	pid_t pid;
+
+	pid = start_device(&ctl, engine, 0, true);
+	vm = vm_create(2);
+	vcpu[0] = vm_vcpu_add(vm, 0, guest_slow_a);
+	vcpu[1] = vm_vcpu_add(vm, 1, guest_slow_b);
+	virt_pg_map(vm, MMIO_GPA, MMIO_GPA);
+	TEST_ASSERT(!ioregion_routes_create(&rt, vm->fd, IOREGION_ROUTES_IRQCHIP), "routes");
+	vmm_handshake(ctl, vm, rt);
+	for (i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, vcpu_thread, vcpu[i]);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ksft_test_result_pass("%s, epoll loop: vCPU 1's round trips went on while vCPU 0's slow read waited; answered in reverse order, each its own value\n",
+			      name);
+	kvm_vm_free(vm);
+	ioregion_routes_destroy(rt);
+	device_report(name, ctl, pid);
 }
 
 int main(void)
 {
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_IOREGIONFD));
 	ksft_print_header();
-	ksft_set_plan(3 * 6);
+	ksft_set_plan(3 * 6 + 2 * 2);
 	run("recv", IOREGION_ENGINE_RECV, 0);
 	run("io_uring", IOREGION_ENGINE_URING, 0);
 	run("io_uring busy-poll", IOREGION_ENGINE_URING, IOREGION_F_BUSY_POLL);
+	run_deferred("recv, deferred", IOREGION_ENGINE_RECV);
+	run_deferred("io_uring, deferred", IOREGION_ENGINE_URING);
 	ksft_finished();
 }
