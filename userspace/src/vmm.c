@@ -177,6 +177,26 @@ int ioregion_irq_intx(int vm_fd, uint32_t gsi, int *irq_fd, int *resample_fd)
 	return 0;
 }
 
+int ioregion_irq_gsi(int vm_fd, uint32_t gsi, int *irq_fd)
+{
+	struct kvm_irqfd irqfd = { .gsi = gsi };
+	int fd;
+
+	if (!irq_fd)
+		return -EINVAL;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	irqfd.fd = fd;
+	if (ioctl(vm_fd, KVM_IRQFD, &irqfd)) {
+		irqfd.fd = -errno;
+		close(fd);
+		return irqfd.fd;
+	}
+	*irq_fd = fd;
+	return 0;
+}
+
 int ioregion_irq_msi(struct ioregion_routes *rt, uint32_t gsi,
 		     uint64_t address, uint32_t data, int *irq_fd)
 {

@@ -469,7 +469,12 @@ static void vmm_handshake(int ctl, struct kvm_vm *vm, struct ioregion_routes *rt
 		}
 		ret = ioregion_irq_intx(vm->fd, INTX_GSI, &fds[0], &fds[1]);
 		TEST_ASSERT(!ret, "INTx: %s", strerror(-ret));
-		ret = ioregion_irq_msi(rt, MSI_GSI, APIC_DEFAULT_GPA, MSI_VECTOR, &fds[2]);
+		/* Without rt the VMM has routed MSI_GSI itself. */
+		if (rt)
+			ret = ioregion_irq_msi(rt, MSI_GSI, APIC_DEFAULT_GPA,
+					       MSI_VECTOR, &fds[2]);
+		else
+			ret = ioregion_irq_gsi(vm->fd, MSI_GSI, &fds[2]);
 		TEST_ASSERT(!ret, "MSI: %s", strerror(-ret));
 		TEST_ASSERT(!ioregion_reply(ctl, 0, fds, 3), "reply with eventfds");
 		/* KVM holds the eventfds; the device has its copies. */
@@ -478,6 +483,9 @@ static void vmm_handshake(int ctl, struct kvm_vm *vm, struct ioregion_routes *rt
 		close(fds[2]);
 	}
 }
+
+/* run(): the VMM routes MSI itself (not a device flag). */
+#define OWN_ROUTES	(1u << 31)
 
 static const char *const phase_name[] = {
 	"", "sync MMIO and PIO round trips", "posted writes and doorbells in order",
@@ -518,6 +526,34 @@ static void device_report(const char *name, int ctl, pid_t pid)
 	close(ctl);
 }
 
+/*
+ * A VMM that owns its GSI routing, as every real one does: its own table
+ * (the irqchip pins, and MSI_GSI routed to the MSI message), then only an
+ * irqfd from the library.
+ */
+static void own_routes(struct kvm_vm *vm)
+{
+	struct kvm_irq_routing *table = kvm_gsi_routing_create();
+	struct kvm_irq_routing_entry *e;
+	uint32_t gsi;
+
+	for (gsi = 0; gsi < 24; gsi++) {
+		kvm_gsi_routing_irqchip_add(table, gsi, gsi);
+		table->entries[table->nr - 1].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		if (gsi >= 16)
+			continue;
+		kvm_gsi_routing_irqchip_add(table, gsi, gsi % 8);
+		table->entries[table->nr - 1].u.irqchip.irqchip =
+			gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+	}
+	e = &table->entries[table->nr++];
+	*e = (struct kvm_irq_routing_entry){
+		.gsi = MSI_GSI, .type = KVM_IRQ_ROUTING_MSI,
+		.u.msi = { .address_lo = APIC_DEFAULT_GPA, .data = MSI_VECTOR },
+	};
+	kvm_gsi_routing_write(vm, table);
+}
+
 static void run(const char *name, enum ioregion_engine engine, unsigned int flags)
 {
 	struct ioregion_routes *rt;
@@ -528,7 +564,7 @@ static void run(const char *name, enum ioregion_engine engine, unsigned int flag
 	uint64_t phase = 0;
 	pid_t pid;
 
-	pid = start_device(&ctl[0], engine, flags, false);
+	pid = start_device(&ctl[0], engine, flags & ~OWN_ROUTES, false);
 
 	vm = vm_create(1);
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
@@ -537,7 +573,13 @@ static void run(const char *name, enum ioregion_engine engine, unsigned int flag
 	virt_pg_map(vm, MMIO_GPA, MMIO_GPA);
 	virt_pg_map(vm, IOAPIC_GPA, IOAPIC_GPA);
 	virt_pg_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA);
-	TEST_ASSERT(!ioregion_routes_create(&rt, vm->fd, IOREGION_ROUTES_IRQCHIP), "routes");
+	if (flags & OWN_ROUTES) {
+		rt = NULL;
+		own_routes(vm);
+	} else {
+		TEST_ASSERT(!ioregion_routes_create(&rt, vm->fd, IOREGION_ROUTES_IRQCHIP),
+			    "routes");
+	}
 	vmm_handshake(ctl[0], vm, rt);
 	ksft_test_result_pass("%s: device proposed, VMM refused PIO in MMIO, then bound and wired IRQs\n",
 			      name);
@@ -614,8 +656,9 @@ int main(void)
 {
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_IOREGIONFD));
 	ksft_print_header();
-	ksft_set_plan(3 * 6 + 2 * 2);
+	ksft_set_plan(4 * 6 + 2 * 2);
 	run("recv", IOREGION_ENGINE_RECV, 0);
+	run("recv, the VMM's own GSI routes", IOREGION_ENGINE_RECV, OWN_ROUTES);
 	run("io_uring", IOREGION_ENGINE_URING, 0);
 	run("io_uring busy-poll", IOREGION_ENGINE_URING, IOREGION_F_BUSY_POLL);
 	run_deferred("recv, deferred", IOREGION_ENGINE_RECV);

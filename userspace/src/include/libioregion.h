@@ -154,6 +154,7 @@ int ioregion_routes_create(struct ioregion_routes **routesp, int vm_fd,
 			   unsigned int flags);
 void ioregion_routes_destroy(struct ioregion_routes *routes);
 int ioregion_irq_intx(int vm_fd, uint32_t gsi, int *irq_fd, int *resample_fd);
+int ioregion_irq_gsi(int vm_fd, uint32_t gsi, int *irq_fd);
 int ioregion_irq_msi(struct ioregion_routes *routes, uint32_t gsi,
 		     uint64_t address, uint32_t data, int *irq_fd);
 int ioregion_irq_release(int vm_fd, uint32_t gsi, int irq_fd, int resample_fd);
