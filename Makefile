@@ -52,7 +52,9 @@ run: deps
 patches: deps
 	@mk/patches.sh
 
-lib: deps
+# The library alone needs only its own build dependencies.
+lib:
+	@mk/deps.sh --lib
 	@$(MAKE) -s -C userspace O=$(CURDIR)/build/userspace all
 
 install: lib

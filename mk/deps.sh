@@ -2,12 +2,19 @@
 # mk/deps.sh: install what a fresh Debian 12 machine lacks, from Debian's
 # packages, plus any named as arguments.  Idempotent: does nothing when
 # everything is there.
+# --lib: only what libioregion needs (make lib, make install), not the
+# kernel's, QEMU's or the test machine's build dependencies.
 set -euo pipefail
-pkgs=(qemu-system-x86 qemu-system-data seabios build-essential
-      flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
-      busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
-      ccache python3 perl git man-db clang bpftool
-      rsync debian-archive-keyring dpkg-dev uuid-dev)
+if [ "${1:-}" = --lib ]; then
+	shift
+	pkgs=(build-essential liburing-dev libseccomp-dev pkg-config)
+else
+	pkgs=(qemu-system-x86 qemu-system-data seabios build-essential
+	      flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
+	      busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
+	      ccache python3 perl git man-db clang bpftool
+	      rsync debian-archive-keyring dpkg-dev uuid-dev)
+fi
 pkgs+=("$@")	# what one target needs on top (make bench: gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,6 +2,9 @@
 # mk/selftests.sh FLAVOUR: build the KVM selftests that `make check` runs,
 # statically, against build/obj-FLAVOUR's uAPI headers, into
 # build/guest-FLAVOUR/ (the test machine's /tests).
+# DEMO_ONLY=1 (make run): only what the demo needs - libioregion, demo_vmm,
+# its guest kernel and initramfs - not the selftests, the benchmark, the
+# BPF tool, QEMU or QEMU's guest.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:-test}
@@ -13,11 +16,48 @@ src=$top/build/src/tools/testing/selftests/kvm
 # selftests that do not build (dirty_log_test).
 # Entries under libioregion/ and qemu/ are built below.
 tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" | awk 'NF && $1 !~ /^(libioregion|qemu)\// {print $1}')
-echo ">> building $(echo $tests | wc -w) KVM selftests (static)"
 # A fresh test-machine tree: nothing left over from an older build can hide
 # a file this script no longer provides.
 rm -rf "$guest"
 mkdir -p "$out" "$guest"
+lib=$top/build/userspace
+
+# guest_initramfs ROOT INIT OUT: a guest's initramfs from ROOT (which holds
+# the guest's own programs under bin/) with busybox and INIT as /init.
+guest_initramfs() {
+	cp /bin/busybox "$1/bin/busybox"
+	ln -sf busybox "$1/bin/sh"
+	install -m 755 "$2" "$1/init"
+	(cd "$1" && find . | cpio -o -H newc --quiet | gzip -9) >"$3"
+}
+
+# The demo (make run, and its test): the VMM, and the guest it boots -
+# build/obj-guest's kernel and an initramfs of busybox, init and workload.
+build_demo() {
+	local demo=$guest/demo root=$top/build/demo-initramfs
+
+	echo ">> building the demo: demo_vmm, its guest kernel and initramfs"
+	"$top/mk/kernel.sh" guest >/dev/null
+	rm -rf "$root"; mkdir -p "$demo" "$root"/{bin,dev,proc,sys}
+	gcc -static -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
+		-isystem "$obj/usr/include" -I"$top/userspace/src/include" -I"$lib/include" \
+		-I"$top/userspace/demo" -o "$guest/demo_vmm" "$top/userspace/demo/demo_vmm.c" \
+		"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c" \
+		"$lib/libioregion.a" -luring -lseccomp -pthread
+	gcc -static -O2 -Wall -Werror -o "$root/bin/uartbench" "$top/userspace/demo/guest/uartbench.c"
+	guest_initramfs "$root" "$top/userspace/demo/guest/init" "$demo/initramfs.cpio.gz"
+	cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"
+	cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" "$guest/"
+}
+
+if [ -n "${DEMO_ONLY:-}" ]; then
+	echo ">> building libioregion (static)"
+	make -s -C "$top/userspace" O="$lib" "$lib/libioregion.a"
+	build_demo
+	exit 0
+fi
+
+echo ">> building $(echo $tests | wc -w) KVM selftests (static)"
 make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
 	KHDR_INCLUDES="-isystem $obj/usr/include" \
 	EXTRA_CFLAGS="-static -Werror" USERLDFLAGS=-static \
@@ -29,7 +69,6 @@ cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" \
 # libioregion's in-VM test and the benchmark: the selftest library for
 # the guest side, libioregion (static, like the selftests) for the rest.
 echo ">> building libioregion, its in-VM test and the benchmark (static)"
-lib=$top/build/userspace
 make -s -C "$top/userspace" O="$lib" all
 with_selftest_lib() { # output source...
 	gcc -static -no-pie -O2 -g -std=gnu99 -Wall -Werror -D_GNU_SOURCE \
@@ -50,31 +89,7 @@ with_selftest_lib "$guest/uart_vm_test" "$top/userspace/test/uart_vm_test.c" \
 make -s -C "$top/userspace" O="$lib" tools
 cp "$lib/tools/ioregion_lat" "$top/userspace/test/ioregion_lat_test.sh" "$guest/"
 
-# guest_initramfs ROOT INIT OUT: a guest's initramfs from ROOT (which holds
-# the guest's own programs under bin/) with busybox and INIT as /init.
-guest_initramfs() {
-	cp /bin/busybox "$1/bin/busybox"
-	ln -sf busybox "$1/bin/sh"
-	install -m 755 "$2" "$1/init"
-	(cd "$1" && find . | cpio -o -H newc --quiet | gzip -9) >"$3"
-}
-
-# The demo (make run, and its test): the VMM, and the guest it boots -
-# build/obj-guest's kernel and an initramfs of busybox, init and workload.
-echo ">> building the demo: demo_vmm, its guest kernel and initramfs"
-"$top/mk/kernel.sh" guest >/dev/null
-demo=$guest/demo
-root=$top/build/demo-initramfs
-rm -rf "$root"; mkdir -p "$demo" "$root"/{bin,dev,proc,sys}
-gcc -static -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
-	-isystem "$obj/usr/include" -I"$top/userspace/src/include" -I"$lib/include" \
-	-I"$top/userspace/demo" -o "$guest/demo_vmm" "$top/userspace/demo/demo_vmm.c" \
-	"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c" \
-	"$lib/libioregion.a" -luring -lseccomp -pthread
-gcc -static -O2 -Wall -Werror -o "$root/bin/uartbench" "$top/userspace/demo/guest/uartbench.c"
-guest_initramfs "$root" "$top/userspace/demo/guest/init" "$demo/initramfs.cpio.gz"
-cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"
-cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" "$guest/"
+build_demo
 
 # Multi-process QEMU (userspace/qemu/): Debian's QEMU 7.2 with our series,
 # the guest it boots (build/obj-qguest's kernel, busybox, proxytest), the
