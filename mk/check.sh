@@ -66,7 +66,7 @@ if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1 &&
 	CFLAGS="$san -fsanitize=address,undefined" all >>"$tmp/lib.log" 2>&1 &&
    make -s -C "$top/userspace" O="$lib-ubsan" \
 	CFLAGS="$san -fsanitize=undefined" all >>"$tmp/lib.log" 2>&1; then
-	for t in cmd_check defer engines evloop flow layout uart16550; do
+	for t in cmd_check defer engines evloop flow layout shadow uart16550; do
 		run_tap "libioregion_$t" 120 "$lib-asan/test/$t"
 	done
 	run_tap libioregion_sandbox 120 "$lib-ubsan/test/sandbox"

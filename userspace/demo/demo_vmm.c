@@ -9,7 +9,9 @@
  *               multi-process QEMU does today)
  *   ioregionfd  in that same process, bound with KVM_SET_IOREGION: KVM
  *               talks to it from the vCPU thread; this process never
- *               sees COM1
+ *               sees COM1.  COM1 is in an ordering group whose shadow
+ *               holds LSR, so the guest's LSR polling is answered by KVM
+ *               without a round trip to the device
  *
  * The device process proposes its layout over a control socket
  * (ioregion_propose()); the VMM checks it against COM1's grant, binds it
@@ -85,6 +87,9 @@ struct vmm {
 	uint8_t cmos_index;
 };
 
+/* The shadow of COM1's ordering group: a page, its ports at offset 0. */
+#define COM1_SHADOW	4096
+
 static const struct ioregion_grant com1_grant = {
 	.base = COM1, .size = 8, .timeout_ms = 5000,
 	.flags = IOREGION_GRANT_PIO | IOREGION_GRANT_POSTED,
@@ -121,15 +126,20 @@ static int device_main(int ctl, enum ioregion_engine engine)
 	struct ioregion_sandbox sb = { 0 };
 	struct uart_device cfg = { .user_data = COM1, .out_fd = 1, .in_fd = -1,
 				   .engine = engine, .sandbox = &sb };
-	int sv[2], fds[2], nr = 2, ret;
+	int sv[2], fds[3], nr = 3, ret;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
 	ret = ioregion_propose(ctl, &layout, sv[0], fds, &nr);
 	close(sv[0]);
 	close(ctl);
-	if (!ret && nr != 2)
+	if (!ret && nr != 2 && nr != 3)
 		ret = -EPROTO;
+	/* A third fd: the ordering group, whose shadow answers LSR loads. */
+	if (!ret && nr == 3) {
+		ret = ioregion_shadow_map(fds[2], COM1_SHADOW, &cfg.shadow);
+		close(fds[2]);
+	}
 	if (ret) {
 		fprintf(stderr, "uart device: the VMM refused COM1: %s\n", strerror(-ret));
 		return ret;
@@ -175,23 +185,34 @@ static int spawn_device(struct vmm *v, enum ioregion_engine engine)
 static void connect_device(struct vmm *v, int ctl)
 {
 	struct ioregion_layout layout;
-	int kvm_fd, fds[2] = { -1, -1 }, ret;
+	int kvm_fd, fds[3] = { -1, -1, -1 }, nr = 2, ret;
 
 	ret = ioregion_recv_proposal(ctl, &layout, &kvm_fd);
 	if (ret)
 		die("the device's proposal", -ret);
-	/* ioregion_bind() checks the layout against the grant itself. */
-	if (v->mode == IOREGIONFD)
-		ret = ioregion_bind(v->vm_fd, &com1_grant, &layout, kvm_fd);
-	else
+	/*
+	 * ioregion_bind_group() checks the layout against the grant itself.
+	 * COM1 goes into an ordering group whose shadow the device keeps
+	 * LSR in; the device gets the group's fd to map it.
+	 */
+	if (v->mode == IOREGIONFD) {
+		ret = ioregion_group_create(v->vm_fd, COM1_SHADOW, &fds[2]);
+		if (!ret)
+			ret = ioregion_bind_group(v->vm_fd, &com1_grant, &layout,
+						  kvm_fd, fds[2]);
+		nr = 3;
+	} else {
 		ret = ioregion_check_layout(&com1_grant, &layout);
+	}
 	if (!ret)
 		ret = ioregion_irq_intx(v->vm_fd, COM1_GSI, &fds[0], &fds[1]);
-	ioregion_reply(ctl, ret, fds, ret ? 0 : 2);
+	ioregion_reply(ctl, ret, fds, ret ? 0 : nr);
 	if (ret)
 		die("binding the device's layout", -ret);
 	close(fds[0]);
 	close(fds[1]);
+	if (fds[2] >= 0)
+		close(fds[2]);	/* COM1's region holds the group */
 	close(ctl);
 	if (v->mode == FORWARDED) {
 		v->fwd_fd = kvm_fd;
@@ -202,7 +223,7 @@ static void connect_device(struct vmm *v, int ctl)
 	fprintf(stderr, "demo_vmm: COM1 served by process %d (confined), %s\n",
 		v->dev_pid, v->mode == FORWARDED ?
 		"forwarded from KVM_EXIT_IO over a UNIX socket" :
-		"over ioregionfd: KVM_SET_IOREGION, irqfd + resamplefd");
+		"over ioregionfd: KVM_SET_IOREGION, LSR in the shadow, irqfd + resamplefd");
 }
 
 /* One access, as multi-process QEMU does it: send, wait for the answer. */

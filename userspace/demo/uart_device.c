@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -27,7 +28,25 @@ struct uart_state {
 	atomic_bool stop;
 	uint8_t out[4096];
 	size_t nout;
+	uint64_t lsr_reads;	/* that reached the device */
 };
+
+#define COM_LSR		5
+
+/*
+ * Called under s->lock after anything that may change LSR.  Its error
+ * bits clear on read, which a shadow load would not do: while one is set,
+ * the map sends LSR loads to the device (and the value left there never
+ * has them, so a load racing with this sees LSR from before the error).
+ */
+static void publish_lsr(struct uart_state *s)
+{
+	uint8_t lsr = uart16550_lsr(&s->uart);
+
+	if (s->cfg->shadow)
+		ioregion_shadow_set(s->cfg->shadow, COM_LSR, 1,
+				    lsr & ~s->uart.lsr_err, s->uart.lsr_err ? 0 : 1);
+}
 
 static void fail(struct uart_state *s, int err)
 {
@@ -88,6 +107,9 @@ static uint64_t reg_read(void *opaque, uint64_t ud, uint64_t off, unsigned int s
 
 	pthread_mutex_lock(&s->lock);
 	v = uart16550_read(&s->uart, off);
+	if (off == COM_LSR)
+		s->lsr_reads++;
+	publish_lsr(s);
 	pthread_mutex_unlock(&s->lock);
 	return v;
 }
@@ -99,6 +121,7 @@ static void reg_write(void *opaque, uint64_t ud, uint64_t off, unsigned int size
 
 	pthread_mutex_lock(&s->lock);
 	uart16550_write(&s->uart, off, data);
+	publish_lsr(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -140,6 +163,7 @@ static void *aux_thread(void *arg)
 		}
 		pthread_mutex_lock(&s->lock);
 		uart16550_receive(&s->uart, buf, len);
+		publish_lsr(s);
 		pthread_mutex_unlock(&s->lock);
 	}
 	return NULL;
@@ -149,11 +173,13 @@ int uart_device_run(const struct uart_device *cfg)
 {
 	struct ioregion_region com = { .user_data = cfg->user_data, .size = 8 };
 	struct uart_state s = { .lock = PTHREAD_MUTEX_INITIALIZER, .cfg = cfg };
+	struct ioregion_stats st;
 	struct ioregion_dev *dev;
 	pthread_t aux;
 	int ret;
 
 	uart16550_init(&s.uart, on_tx, on_irq, &s);
+	publish_lsr(&s);
 	ret = ioregion_dev_create(&dev, &uart_ops, &s, cfg->engine, 0);
 	if (ret)
 		return ret;
@@ -178,6 +204,10 @@ int uart_device_run(const struct uart_device *cfg)
 	atomic_store(&s.stop, true);
 	pthread_join(aux, NULL);
 	flush_out(&s);
+	ioregion_dev_stats(dev, &st);
+	fprintf(stderr, "uart device: served %llu commands, %llu of them LSR reads%s\n",
+		(unsigned long long)st.commands, (unsigned long long)s.lsr_reads,
+		cfg->shadow ? " (the rest of LSR from the shadow)" : "");
 	ioregion_dev_destroy(dev);
 	/* KVM closing its end is how a device's work ends. */
 	if (ret == -EPIPE)

@@ -19,11 +19,18 @@ struct uart_device {
 	int in_fd;		/* what it receives comes from here; -1: nothing */
 	enum ioregion_engine engine;
 	const struct ioregion_sandbox *sandbox;	/* NULL: not confined */
+	/*
+	 * The ordering group's shadow, COM1's ports at its offset 0, or NULL:
+	 * LSR is published there, so that KVM answers the guest's LSR
+	 * polling without a round trip while no clear-on-read bit is set.
+	 */
+	struct ioregion_shadow *shadow;
 };
 
 /*
  * Serve until KVM lets go of the socket: returns 0 then, or a negative
- * errno if setting up, confining or serving failed.
+ * errno if setting up, confining or serving failed.  Says on stderr how
+ * many commands it served, and how many of them were LSR reads.
  */
 int uart_device_run(const struct uart_device *cfg);
 

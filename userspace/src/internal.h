@@ -22,6 +22,7 @@
 #define KVM_IOREGION_PIO		(1 << 0)
 #define KVM_IOREGION_POSTED_WRITES	(1 << 1)
 #define KVM_IOREGION_DEASSIGN		(1 << 2)
+#define KVM_IOREGION_GROUP		(1 << 3)
 struct kvm_ioregion {
 	__u64 guest_paddr;
 	__u64 memory_size;
@@ -30,9 +31,18 @@ struct kvm_ioregion {
 	__s32 write_fd;
 	__u32 flags;
 	__u32 timeout_ms;
-	__u8  pad[32];
+	__s32 group_fd;
+	__u32 pad1;
+	__u64 shadow_offset;
+	__u8  pad[16];
+};
+struct kvm_ioregion_group {
+	__u64 shadow_size;
+	__u32 flags;
+	__u8  pad[20];
 };
 #define KVM_SET_IOREGION	_IOW(KVMIO, 0xd6, struct kvm_ioregion)
+#define KVM_CREATE_IOREGION_GROUP _IOW(KVMIO, 0xd7, struct kvm_ioregion_group)
 #endif
 
 #define CMD_SIZE	sizeof(struct ioregionfd_cmd)

@@ -28,8 +28,10 @@ int ioregion_probe(int kvm_fd, uint64_t *features)
 	return 0;
 }
 
+/* @group_fd >= 0: into that ordering group, its shadow mirroring the grant. */
 static int set_region(int vm_fd, const struct ioregion_grant *g,
-		      const struct ioregion_layout_entry *e, int kvm_fd, bool assign)
+		      const struct ioregion_layout_entry *e, int kvm_fd,
+		      int group_fd, bool assign)
 {
 	struct kvm_ioregion r = {
 		.guest_paddr = g->base + e->offset,
@@ -44,13 +46,19 @@ static int set_region(int vm_fd, const struct ioregion_grant *g,
 		r.flags |= KVM_IOREGION_PIO;
 	if (e->flags & IOREGION_LAYOUT_POSTED)
 		r.flags |= KVM_IOREGION_POSTED_WRITES;
+	if (assign && group_fd >= 0) {
+		r.flags |= KVM_IOREGION_GROUP;
+		r.group_fd = group_fd;
+		r.shadow_offset = e->offset;
+	}
 	if (!assign)
 		r.flags |= KVM_IOREGION_DEASSIGN;
 	return ioctl(vm_fd, KVM_SET_IOREGION, &r) ? -errno : 0;
 }
 
-int ioregion_bind(int vm_fd, const struct ioregion_grant *grant,
-		  const struct ioregion_layout *layout, int kvm_fd)
+static int bind_layout(int vm_fd, const struct ioregion_grant *grant,
+		       const struct ioregion_layout *layout, int kvm_fd,
+		       int group_fd)
 {
 	uint32_t i;
 	int ret = ioregion_check_layout(grant, layout);
@@ -58,7 +66,7 @@ int ioregion_bind(int vm_fd, const struct ioregion_grant *grant,
 	if (ret)
 		return ret;
 	for (i = 0; i < layout->nr; i++) {
-		ret = set_region(vm_fd, grant, &layout->e[i], kvm_fd, true);
+		ret = set_region(vm_fd, grant, &layout->e[i], kvm_fd, group_fd, true);
 		if (ret)
 			break;
 	}
@@ -66,8 +74,37 @@ int ioregion_bind(int vm_fd, const struct ioregion_grant *grant,
 		return 0;
 	/* All or nothing: take back what this call bound. */
 	while (i--)
-		set_region(vm_fd, grant, &layout->e[i], -1, false);
+		set_region(vm_fd, grant, &layout->e[i], -1, -1, false);
 	return ret;
+}
+
+int ioregion_bind(int vm_fd, const struct ioregion_grant *grant,
+		  const struct ioregion_layout *layout, int kvm_fd)
+{
+	return bind_layout(vm_fd, grant, layout, kvm_fd, -1);
+}
+
+int ioregion_group_create(int vm_fd, uint64_t shadow_size, int *group_fd)
+{
+	struct kvm_ioregion_group g = { .shadow_size = shadow_size };
+	int fd;
+
+	if (!group_fd)
+		return -EINVAL;
+	fd = ioctl(vm_fd, KVM_CREATE_IOREGION_GROUP, &g);
+	if (fd < 0)
+		return -errno;
+	*group_fd = fd;
+	return 0;
+}
+
+int ioregion_bind_group(int vm_fd, const struct ioregion_grant *grant,
+			const struct ioregion_layout *layout, int kvm_fd,
+			int group_fd)
+{
+	if (group_fd < 0)
+		return -EBADF;
+	return bind_layout(vm_fd, grant, layout, kvm_fd, group_fd);
 }
 
 int ioregion_unbind(int vm_fd, const struct ioregion_grant *grant,
@@ -79,7 +116,7 @@ int ioregion_unbind(int vm_fd, const struct ioregion_grant *grant,
 	if (ret)
 		return ret;
 	for (i = 0; i < layout->nr; i++) {
-		err = set_region(vm_fd, grant, &layout->e[i], -1, false);
+		err = set_region(vm_fd, grant, &layout->e[i], -1, -1, false);
 		if (!ret)
 			ret = err;
 	}

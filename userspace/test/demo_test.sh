@@ -2,7 +2,8 @@
 # The demo in the test machine (make check): demo_vmm boots the Linux guest
 # with COM1 in the confined device process, over ioregionfd and forwarded;
 # killing the device mid-run makes the VMM report the failure exit and stop
-# with a non-zero status, without hanging.  TAP.
+# with a non-zero status, without hanging; over ioregionfd the guest's LSR
+# polling is answered from the shadow.  TAP.
 cd "$(dirname "$0")"
 vmm="./demo_vmm"
 img="demo/bzImage demo/initramfs.cpio.gz"
@@ -15,7 +16,7 @@ result() { # ok? description
 }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-15}"; }
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 
 # 1, 2: boot to init and power off; only the out-of-process modes.
 for m in ioregionfd forwarded; do
@@ -36,9 +37,17 @@ for m in ioregionfd forwarded; do
 		esac
 	fi
 	result $ok "$m: Linux boots to init and powers off, console through the confined UART process (exit $rc, COM1 exits to the VMM: ${com1:-?})"
+	eval "lsr_$m=\$(sed -n 's/^uart device: served [0-9]* commands, \([0-9]*\) of them LSR reads.*/\1/p' $t/$m.out)"
 done
 
-# 3-5: the device dies while the guest writes; the VMM must say so and stop.
+# 3: the 8250 console driver polls LSR before every byte it writes.  Over
+# ioregionfd KVM answers those loads from the shadow; forwarded, each one
+# is a round trip to the device.
+[ -n "$lsr_ioregionfd" ] && [ "${lsr_forwarded:-0}" -ge 10 ] &&
+	[ $((lsr_ioregionfd * 10)) -lt "$lsr_forwarded" ]
+result $? "ioregionfd: LSR reads reaching the device ${lsr_ioregionfd:-?}, forwarded ${lsr_forwarded:-?}: the shadow answers the rest"
+
+# 4-6: the device dies while the guest writes; the VMM must say so and stop.
 $vmm -m ioregionfd -a "quiet workload=forever" $img >$t/kill.out 2>&1 &
 vpid=$!
 i=0

@@ -7,6 +7,7 @@
  * headers.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -312,5 +313,10 @@ int main(void)
 	tap_ok(KVM_SET_IOREGION == 0x4048aed6 && sizeof(struct kvm_ioregion) == 72 &&
 	       KVM_CAP_IOREGIONFD == 252 && KVM_IOREGION_DEASSIGN == 4,
 	       "the library's KVM_SET_IOREGION is the kernel's");
+	tap_ok(KVM_CREATE_IOREGION_GROUP == 0x4020aed7 &&
+	       sizeof(struct kvm_ioregion_group) == 32 && KVM_IOREGION_GROUP == 8 &&
+	       offsetof(struct kvm_ioregion, group_fd) == 40 &&
+	       offsetof(struct kvm_ioregion, shadow_offset) == 48,
+	       "the library's ordering groups are the kernel's");
 	return tap_done();
 }

@@ -159,6 +159,21 @@ int ioregion_irq_msi(struct ioregion_routes *routes, uint32_t gsi,
 		     uint64_t address, uint32_t data, int *irq_fd);
 int ioregion_irq_release(int vm_fd, uint32_t gsi, int irq_fd, int resample_fd);
 
+/* ---- Ordering groups and the device shadow ---- */
+
+int ioregion_group_create(int vm_fd, uint64_t shadow_size, int *group_fd);
+int ioregion_bind_group(int vm_fd, const struct ioregion_grant *grant,
+			const struct ioregion_layout *layout, int kvm_fd,
+			int group_fd);
+
+struct ioregion_shadow;
+
+int ioregion_shadow_map(int group_fd, uint64_t shadow_size,
+			struct ioregion_shadow **shadow);
+void ioregion_shadow_unmap(struct ioregion_shadow *shadow);
+int ioregion_shadow_set(struct ioregion_shadow *shadow, uint64_t offset,
+			unsigned int size, uint64_t value, unsigned int loads);
+
 /* ---- Device side: confinement after setup ---- */
 
 struct ioregion_sandbox {
