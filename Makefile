@@ -46,6 +46,7 @@ bench: deps
 
 # The main job: the demo (README.md).  MODE=inline|forwarded|ioregionfd
 # for one way of serving the guest's COM1; all three by default.
+# MODE=restart: over ioregionfd, its device process killed and replaced.
 run: deps
 	@mk/run.sh $(MODE)
 

@@ -4,6 +4,34 @@
 # this terminal, then the table of what the guest measured.
 set -o pipefail
 cd /tests
+
+# MODE=restart: COM1 over ioregionfd with -r; the device process is killed
+# mid-run, demo_vmm starts a new one and the guest goes on printing.
+if [ "${1:-}" = restart ]; then
+	out=/tmp/demo-restart.out
+	echo "======== COM1 ioregionfd, restarted mid-run: demo_vmm -m ioregionfd -r"
+	./demo_vmm -m ioregionfd -r -a "quiet workload=forever" demo/bzImage \
+		demo/initramfs.cpio.gz >$out 2>&1 &
+	vpid=$!
+	tail -f $out & tpid=$!
+	i=0
+	while [ $i -lt 600 ] && ! grep -qE 'tick 200[^0-9]' $out; do sleep 0.5; i=$((i + 1)); done
+	dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $out | head -n 1)
+	echo ">>>>>>>> killing COM1's device process $dpid" >&2
+	kill -9 "$dpid"
+	i=0
+	while [ $i -lt 600 ] && ! grep -qE 'tick 400[^0-9]' $out; do sleep 0.5; i=$((i + 1)); done
+	kill -9 $vpid $tpid; wait $vpid $tpid 2>/dev/null
+	echo
+	grep -E "^demo_vmm: (KVM_EXIT_IOREGIONFD_FAILURE|COM1's device restarted)|^uart device: took over" $out
+	if grep -qE 'tick 400[^0-9]' $out; then
+		echo "The guest printed on from tick 200 to 400 across the restart."
+		exit 0
+	fi
+	echo "demo-run: the guest did not go on after the restart"
+	exit 1
+fi
+
 modes=${1:-inline forwarded ioregionfd}
 rc=0
 for m in $modes; do

@@ -78,7 +78,12 @@ struct vmm {
 	/* inline */
 	struct uart16550 uart;
 	/* out of process */
+	enum ioregion_engine engine;
 	pid_t dev_pid;
+	int group_fd;		/* ioregionfd: COM1's ordering group */
+	int irq_fd, resample_fd;
+	bool restart;		/* -r: restart a device that fails */
+	unsigned int restarts;
 	int fwd_fd;		/* forwarded: the device's socket */
 	uint64_t fwd_user_data;	/* forwarded: the region's user_data */
 	uint32_t fwd_tag;
@@ -87,8 +92,14 @@ struct vmm {
 	uint8_t cmos_index;
 };
 
-/* The shadow of COM1's ordering group: a page, its ports at offset 0. */
+/*
+ * The shadow of COM1's ordering group: a page, its ports at offset 0.
+ * Past them (KVM only ever reads a region's own bytes) the device keeps
+ * what the guest's driver programmed, which survives the device process:
+ * a restarted device is handed its predecessor's.
+ */
 #define COM1_SHADOW	4096
+#define COM1_REGS_OFF	0x100
 
 static const struct ioregion_grant com1_grant = {
 	.base = COM1, .size = 8, .timeout_ms = 5000,
@@ -135,9 +146,18 @@ static int device_main(int ctl, enum ioregion_engine engine)
 	close(ctl);
 	if (!ret && nr != 2 && nr != 3)
 		ret = -EPROTO;
-	/* A third fd: the ordering group, whose shadow answers LSR loads. */
+	/*
+	 * A third fd: the ordering group, whose shadow answers LSR loads and
+	 * keeps the UART's programming for a successor.
+	 */
 	if (!ret && nr == 3) {
-		ret = ioregion_shadow_map(fds[2], COM1_SHADOW, &cfg.shadow);
+		uint8_t *mem = mmap(NULL, 2 * COM1_SHADOW, PROT_READ | PROT_WRITE,
+				    MAP_SHARED, fds[2], 0);
+
+		ret = mem == MAP_FAILED ? -errno :
+		      ioregion_shadow_map(fds[2], COM1_SHADOW, &cfg.shadow);
+		if (!ret)
+			cfg.regs = (struct uart16550_regs *)(mem + COM1_REGS_OFF);
 		close(fds[2]);
 	}
 	if (ret) {
@@ -167,14 +187,42 @@ static int spawn_device(struct vmm *v, enum ioregion_engine engine)
 	if (v->dev_pid < 0)
 		die("fork", errno);
 	if (!v->dev_pid) {
-		/* Nothing from the VMM but the control socket and stdio. */
+		/*
+		 * Nothing from the VMM but the control socket and stdio; a
+		 * restarted device is forked after the VM exists, so it also
+		 * lets go of guest memory and kvm_run.
+		 */
 		if (dup2(ctl[1], 3) != 3 || close_range(4, ~0u, 0))
 			_exit(1);
+		if (v->mem)
+			munmap(v->mem, v->mem_size);
+		if (v->run)
+			munmap(v->run, v->run_size);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(device_main(3, engine) ? 1 : 0);
 	}
 	close(ctl[1]);
 	return ctl[0];
+}
+
+/* Copy what the guest's driver programmed from one group's shadow to another. */
+static int hand_over_regs(int from_fd, int to_fd)
+{
+	size_t len = 2 * COM1_SHADOW;
+	uint8_t *from, *to;
+
+	from = mmap(NULL, len, PROT_READ, MAP_SHARED, from_fd, 0);
+	if (from == MAP_FAILED)
+		return -errno;
+	to = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, to_fd, 0);
+	if (to == MAP_FAILED) {
+		munmap(from, len);
+		return -errno;
+	}
+	memcpy(to + COM1_REGS_OFF, from + COM1_REGS_OFF, sizeof(struct uart16550_regs));
+	munmap(from, len);
+	munmap(to, len);
+	return 0;
 }
 
 /*
@@ -197,6 +245,9 @@ static void connect_device(struct vmm *v, int ctl)
 	 */
 	if (v->mode == IOREGIONFD) {
 		ret = ioregion_group_create(v->vm_fd, COM1_SHADOW, &fds[2]);
+		if (!ret && v->group_fd >= 0)
+			ret = hand_over_regs(v->group_fd, fds[2]);
+		/* A restart: the region moves to the new socket and group. */
 		if (!ret)
 			ret = ioregion_bind_group(v->vm_fd, &com1_grant, &layout,
 						  kvm_fd, fds[2]);
@@ -209,10 +260,12 @@ static void connect_device(struct vmm *v, int ctl)
 	ioregion_reply(ctl, ret, fds, ret ? 0 : nr);
 	if (ret)
 		die("binding the device's layout", -ret);
-	close(fds[0]);
-	close(fds[1]);
-	if (fds[2] >= 0)
-		close(fds[2]);	/* COM1's region holds the group */
+	/* Kept to release (and the group to hand over) on a restart. */
+	v->irq_fd = fds[0];
+	v->resample_fd = fds[1];
+	if (v->group_fd >= 0)
+		close(v->group_fd);
+	v->group_fd = fds[2];
 	close(ctl);
 	if (v->mode == FORWARDED) {
 		v->fwd_fd = kvm_fd;
@@ -545,6 +598,33 @@ static void dump_vcpu(struct vmm *v, const char *what)
 }
 
 /* Returns the process's exit status once the guest is done. */
+/*
+ * -r: the device failed an access.  Replace it: a new process, COM1 moved
+ * to its socket and to a fresh ordering group (a clean shadow) that holds
+ * the old one's record of the driver's programming, new irqfds.  The
+ * access that failed is completed as the new UART would answer it
+ * straight after taking over (a write is lost with the old device).
+ */
+static void restart_device(struct vmm *v)
+{
+	typeof(v->run->ioregionfd_failure) *f = &v->run->ioregionfd_failure;
+	pid_t old = v->dev_pid;
+	int ret;
+
+	kill(old, SIGKILL);
+	waitpid(old, NULL, 0);
+	ret = ioregion_irq_release(v->vm_fd, COM1_GSI, v->irq_fd, v->resample_fd);
+	if (ret)
+		die("releasing the old device's irqfds", -ret);
+	connect_device(v, spawn_device(v, v->engine));
+	v->restarts++;
+	fprintf(stderr, "demo_vmm: COM1's device restarted (process %d replaces %d); the guest goes on\n",
+		v->dev_pid, old);
+	if (!f->is_write)
+		f->data = f->addr == COM1 + 5 ? 0x60 :	/* LSR: transmitter empty */
+			  f->addr == COM1 + 2 ? 0x01 : 0;	/* IIR: nothing pending */
+}
+
 static int run_guest(struct vmm *v)
 {
 	struct kvm_run *run = v->run;
@@ -577,7 +657,10 @@ static int run_guest(struct vmm *v)
 			return 0;
 		case KVM_EXIT_IOREGIONFD_FAILURE:
 			report_failure(run);
-			return 3;
+			if (!v->restart)
+				return 3;
+			restart_device(v);
+			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			fprintf(stderr, "demo_vmm: KVM internal error, suberror %u\n",
 				run->internal.suberror);
@@ -605,21 +688,23 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: demo_vmm [-m inline|forwarded|ioregionfd] [-e recv|uring] [-M MiB]\n"
-		"                [-a 'kernel args'] [-v] bzImage initramfs\n");
+		"                [-a 'kernel args'] [-r] [-v] bzImage initramfs\n"
+		"  -r  ioregionfd: restart COM1's device process if it fails\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct vmm v = { .mode = IOREGIONFD, .mem_size = 128ull << 20, .fwd_fd = -1 };
-	enum ioregion_engine engine = IOREGION_ENGINE_RECV;
+	struct vmm v = { .mode = IOREGIONFD, .mem_size = 128ull << 20, .fwd_fd = -1,
+			 .group_fd = -1, .irq_fd = -1, .resample_fd = -1,
+			 .engine = IOREGION_ENGINE_RECV };
 	char cmdline[1024] = "console=ttyS0 reboot=k panic=-1";
 	const char *extra = NULL;
 	int kvm_fd, ctl = -1, rc, st, opt, i;
 	uint64_t features;
 	double start;
 
-	while ((opt = getopt(argc, argv, "m:e:M:a:v")) != -1) {
+	while ((opt = getopt(argc, argv, "m:e:M:a:rv")) != -1) {
 		switch (opt) {
 		case 'm':
 			for (i = 0; i < 3 && strcmp(optarg, mode_names[i]); i++)
@@ -631,8 +716,8 @@ int main(int argc, char **argv)
 		case 'e':
 			if (strcmp(optarg, "recv") && strcmp(optarg, "uring"))
 				usage();
-			engine = strcmp(optarg, "recv") ? IOREGION_ENGINE_URING :
-							  IOREGION_ENGINE_RECV;
+			v.engine = strcmp(optarg, "recv") ? IOREGION_ENGINE_URING :
+							    IOREGION_ENGINE_RECV;
 			break;
 		case 'M':
 			v.mem_size = strtoull(optarg, NULL, 0) << 20;
@@ -642,6 +727,9 @@ int main(int argc, char **argv)
 		case 'a':
 			extra = optarg;
 			break;
+		case 'r':
+			v.restart = true;
+			break;
 		case 'v':
 			v.verbose = true;
 			break;
@@ -649,7 +737,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2 || (v.restart && v.mode != IOREGIONFD))
 		usage();
 	if (extra && snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
 			      " %s", extra) >= (int)(sizeof(cmdline) - strlen(cmdline)))
@@ -662,7 +750,7 @@ int main(int argc, char **argv)
 		die("KVM_CAP_IOREGIONFD", EOPNOTSUPP);
 	/* Before the VM exists: the device inherits none of it. */
 	if (v.mode != INLINE)
-		ctl = spawn_device(&v, engine);
+		ctl = spawn_device(&v, v.engine);
 
 	create_vm(&v, kvm_fd);
 	load_linux(&v, argv[optind], argv[optind + 1], cmdline);

@@ -198,3 +198,25 @@ unsigned int uart16550_receive(struct uart16550 *u, const uint8_t *buf,
 	update_irq(u);
 	return n;
 }
+
+void uart16550_save(const struct uart16550 *u, struct uart16550_regs *r)
+{
+	*r = (struct uart16550_regs){
+		.magic = UART16550_REGS_MAGIC, .ier = u->ier, .lcr = u->lcr,
+		.mcr = u->mcr, .scr = u->scr, .dll = u->dll, .dlm = u->dlm,
+		.fifo_on = u->fifo_on,
+	};
+}
+
+void uart16550_restore(struct uart16550 *u, const struct uart16550_regs *r)
+{
+	u->ier = r->ier & 0x0f;
+	u->lcr = r->lcr;
+	u->mcr = r->mcr & 0x1f;
+	u->scr = r->scr;
+	u->dll = r->dll;
+	u->dlm = r->dlm;
+	u->fifo_on = r->fifo_on;
+	u->thri_pending = u->ier & IER_THRI;
+	update_irq(u);
+}

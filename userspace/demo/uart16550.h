@@ -40,4 +40,24 @@ unsigned int uart16550_receive(struct uart16550 *u, const uint8_t *buf,
 /* LSR as a read would return it, without clearing anything. */
 uint8_t uart16550_lsr(const struct uart16550 *u);
 
+/*
+ * What the driver programmed, to carry across a device restart: the
+ * FIFO's contents and pending errors are not kept (they die with the
+ * process, as on a UART that is reset and reprogrammed).
+ */
+struct uart16550_regs {
+	uint32_t magic;			/* UART16550_REGS_MAGIC once written */
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fifo_on, pad;
+};
+
+#define UART16550_REGS_MAGIC	0x31353530	/* "0551" */
+
+void uart16550_save(const struct uart16550 *u, struct uart16550_regs *r);
+/*
+ * Reprogram @u as @r says.  A THR-empty interrupt that was enabled is
+ * raised again: the transmitter is empty, and a driver that was waiting
+ * for that interrupt when the old device died goes on.
+ */
+void uart16550_restore(struct uart16550 *u, const struct uart16550_regs *r);
+
 #endif /* UART16550_H */

@@ -122,6 +122,8 @@ static void reg_write(void *opaque, uint64_t ud, uint64_t off, unsigned int size
 	pthread_mutex_lock(&s->lock);
 	uart16550_write(&s->uart, off, data);
 	publish_lsr(s);
+	if (s->cfg->regs)
+		uart16550_save(&s->uart, s->cfg->regs);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -179,6 +181,12 @@ int uart_device_run(const struct uart_device *cfg)
 	int ret;
 
 	uart16550_init(&s.uart, on_tx, on_irq, &s);
+	/* A restarted device: carry on as the guest's driver left it. */
+	if (cfg->regs && cfg->regs->magic == UART16550_REGS_MAGIC) {
+		uart16550_restore(&s.uart, cfg->regs);
+		fprintf(stderr, "uart device: took over COM1 as its predecessor left it (IER 0x%x, LCR 0x%x, MCR 0x%x)\n",
+			cfg->regs->ier, cfg->regs->lcr, cfg->regs->mcr);
+	}
 	publish_lsr(&s);
 	ret = ioregion_dev_create(&dev, &uart_ops, &s, cfg->engine, 0);
 	if (ret)

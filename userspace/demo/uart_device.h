@@ -9,6 +9,7 @@
 #define UART_DEVICE_H
 
 #include "libioregion.h"
+#include "uart16550.h"
 
 struct uart_device {
 	int sock;		/* device end of the socket bound to the ports */
@@ -25,6 +26,13 @@ struct uart_device {
 	 * polling without a round trip while no clear-on-read bit is set.
 	 */
 	struct ioregion_shadow *shadow;
+	/*
+	 * Where the device keeps what the guest's driver programmed, up to
+	 * date after every register write, or NULL.  If it holds a record
+	 * when the device starts (a restarted device, handed its
+	 * predecessor's), the UART starts programmed that way.
+	 */
+	struct uart16550_regs *regs;
 };
 
 /*

@@ -3,7 +3,8 @@
 # with COM1 in the confined device process, over ioregionfd and forwarded;
 # killing the device mid-run makes the VMM report the failure exit and stop
 # with a non-zero status, without hanging; over ioregionfd the guest's LSR
-# polling is answered from the shadow.  TAP.
+# polling is answered from the shadow; with -r the VMM replaces a device
+# that dies and the guest goes on.  TAP.
 cd "$(dirname "$0")"
 vmm="./demo_vmm"
 img="demo/bzImage demo/initramfs.cpio.gz"
@@ -16,7 +17,7 @@ result() { # ok? description
 }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-15}"; }
 echo "TAP version 13"
-echo "1..6"
+echo "1..8"
 
 # 1, 2: boot to init and power off; only the out-of-process modes.
 for m in ioregionfd forwarded; do
@@ -75,5 +76,35 @@ result $? "killing the device mid-run: the VMM exits non-zero within 60 s (exit 
 grep -qE 'KVM_EXIT_IOREGIONFD_FAILURE: (read|write) of 1 byte\(s\) at port 0x3f[89a-f]: .*\(reason [1-5],' \
 	$t/kill.out
 result $? "... and reports KVM_EXIT_IOREGIONFD_FAILURE naming the access and why"
+# 7, 8: -r: the device is killed mid-run; the VMM starts a new one, moves
+# COM1 to it with the driver's programming, and the guest keeps printing.
+$vmm -m ioregionfd -r -a "quiet workload=forever" $img >$t/restart.out 2>&1 &
+vpid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -qE 'ioregionfd demo: tick 20[^0-9]' $t/restart.out; do
+	sleep 0.5; i=$((i + 1))
+done
+dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/restart.out | head -n 1)
+[ -n "$dpid" ] && kill -9 "$dpid"
+# The guest's lines end in CR LF.
+killed_at=$(tr -d '\r' <$t/restart.out | sed -n 's/^ioregionfd demo: tick \([0-9]*\)$/\1/p' | tail -n 1)
+want=$((${killed_at:-0} + 50))
+i=0
+while [ $i -lt 240 ] && kill -0 $vpid 2>/dev/null &&
+      ! grep -qE "ioregionfd demo: tick $want[^0-9]" $t/restart.out; do
+	sleep 0.5; i=$((i + 1))
+done
+npid=$(sed -n "s/.*COM1's device restarted (process \([0-9]*\) replaces.*/\1/p" $t/restart.out)
+confined=1
+if [ -n "$npid" ] && grep -q '^Uid:[[:space:]]*65534' /proc/$npid/status &&
+   grep -q '^Seccomp:[[:space:]]*2' /proc/$npid/status; then
+	confined=0
+fi
+kill -9 $vpid 2>/dev/null; wait $vpid 2>/dev/null
+show $t/restart.out 6
+grep -qE "ioregionfd demo: tick $want[^0-9]" $t/restart.out &&
+	grep -q 'took over COM1 as its predecessor left it' $t/restart.out
+result $? "-r: device $dpid killed at tick ${killed_at:-?}; the VMM restarted it as ${npid:-?} and the guest printed on to tick $want"
+result $confined "-r: the new device process is confined too"
 rm -rf $t
 exit $failed

@@ -189,9 +189,44 @@ static void test_served(void)
 	close(sv[1]);
 }
 
+/* A restarted device takes over what the driver programmed. */
+static void test_restart(void)
+{
+	struct sink s = { 0 }, s2 = { 0 };
+	struct uart16550 u, u2;
+	struct uart16550_regs r;
+
+	uart16550_init(&u, tx, irq, &s);
+	uart16550_write(&u, LCR, 0x83);		/* DLAB: 115200 baud */
+	uart16550_write(&u, DLL, 1);
+	uart16550_write(&u, DLM, 0);
+	uart16550_write(&u, LCR, 0x03);
+	uart16550_write(&u, FCR, 0x01);
+	uart16550_write(&u, MCR, 0x0b);		/* DTR, RTS, OUT2 */
+	uart16550_write(&u, SCR, 0x5a);
+	uart16550_write(&u, IER, 0x03);		/* RDI, THRI */
+	uart16550_read(&u, IIR);		/* THRI taken... */
+	uart16550_write(&u, RBR, 'x');		/* ...and due again: the driver waits */
+	uart16550_save(&u, &r);
+
+	uart16550_init(&u2, tx, irq, &s2);
+	uart16550_restore(&u2, &r);
+	tap_ok(r.magic == UART16550_REGS_MAGIC && uart16550_read(&u2, IER) == 0x03 &&
+	       uart16550_read(&u2, LCR) == 0x03 && uart16550_read(&u2, MCR) == 0x0b &&
+	       uart16550_read(&u2, SCR) == 0x5a,
+	       "restored: IER, LCR, MCR and SCR as the driver left them");
+	uart16550_write(&u2, LCR, 0x83);
+	tap_ok(uart16550_read(&u2, DLL) == 1 && uart16550_read(&u2, DLM) == 0,
+	       "restored: the divisor (115200 baud)");
+	uart16550_write(&u2, LCR, 0x03);
+	tap_ok(s2.level && (uart16550_read(&u2, IIR) & 0x0f) == 0x02,
+	       "a THR-empty interrupt the driver was waiting for is raised again");
+}
+
 int main(void)
 {
 	test_model();
 	test_served();
+	test_restart();
 	return tap_done();
 }
