@@ -16,6 +16,20 @@ result() { # ok? description
 	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
 }
 show() { sed 's/^/# /' "$1" | tail -n "${2:-15}"; }
+# wait_tick FILE N: until the guest has printed tick N there (5 minutes at
+# most), or the VMM (pid $vpid) has gone.
+wait_tick() {
+	local i=0
+	while [ $i -lt 600 ] && kill -0 $vpid 2>/dev/null &&
+	      ! grep -qE "ioregionfd demo: tick $2[^0-9]" "$1"; do
+		sleep 0.5; i=$((i + 1))
+	done
+}
+# confined PID: the process runs as nobody under a seccomp filter.
+confined() {
+	[ -n "$1" ] && grep -q '^Uid:[[:space:]]*65534' /proc/$1/status &&
+		grep -q '^Seccomp:[[:space:]]*2' /proc/$1/status
+}
 echo "TAP version 13"
 echo "1..8"
 
@@ -51,17 +65,10 @@ result $? "ioregionfd: LSR reads reaching the device ${lsr_ioregionfd:-?}, forwa
 # 4-6: the device dies while the guest writes; the VMM must say so and stop.
 $vmm -m ioregionfd -a "quiet workload=forever" $img >$t/kill.out 2>&1 &
 vpid=$!
-i=0
-while [ $i -lt 600 ] && ! grep -qE 'ioregionfd demo: tick 20[^0-9]' $t/kill.out; do
-	sleep 0.5; i=$((i + 1))
-done
+wait_tick $t/kill.out 20
 dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/kill.out)
-confined=1
-if [ -n "$dpid" ] && grep -q '^Uid:[[:space:]]*65534' /proc/$dpid/status &&
-   grep -q '^Seccomp:[[:space:]]*2' /proc/$dpid/status; then
-	confined=0
-fi
-result $confined "ioregionfd: the device process runs as nobody under a seccomp filter (pid ${dpid:-?})"
+confined "$dpid"
+result $? "ioregionfd: the device process runs as nobody under a seccomp filter (pid ${dpid:-?})"
 [ -n "$dpid" ] && kill -9 "$dpid"
 i=0
 while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
@@ -80,31 +87,21 @@ result $? "... and reports KVM_EXIT_IOREGIONFD_FAILURE naming the access and why
 # COM1 to it with the driver's programming, and the guest keeps printing.
 $vmm -m ioregionfd -r -a "quiet workload=forever" $img >$t/restart.out 2>&1 &
 vpid=$!
-i=0
-while [ $i -lt 600 ] && ! grep -qE 'ioregionfd demo: tick 20[^0-9]' $t/restart.out; do
-	sleep 0.5; i=$((i + 1))
-done
+wait_tick $t/restart.out 20
 dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/restart.out | head -n 1)
 [ -n "$dpid" ] && kill -9 "$dpid"
 # The guest's lines end in CR LF.
 killed_at=$(tr -d '\r' <$t/restart.out | sed -n 's/^ioregionfd demo: tick \([0-9]*\)$/\1/p' | tail -n 1)
 want=$((${killed_at:-0} + 50))
-i=0
-while [ $i -lt 240 ] && kill -0 $vpid 2>/dev/null &&
-      ! grep -qE "ioregionfd demo: tick $want[^0-9]" $t/restart.out; do
-	sleep 0.5; i=$((i + 1))
-done
+wait_tick $t/restart.out $want
 npid=$(sed -n "s/.*COM1's device restarted (process \([0-9]*\) replaces.*/\1/p" $t/restart.out)
-confined=1
-if [ -n "$npid" ] && grep -q '^Uid:[[:space:]]*65534' /proc/$npid/status &&
-   grep -q '^Seccomp:[[:space:]]*2' /proc/$npid/status; then
-	confined=0
-fi
+confined "$npid"
+new_confined=$?
 kill -9 $vpid 2>/dev/null; wait $vpid 2>/dev/null
 show $t/restart.out 6
 grep -qE "ioregionfd demo: tick $want[^0-9]" $t/restart.out &&
 	grep -q 'took over COM1 as its predecessor left it' $t/restart.out
 result $? "-r: device $dpid killed at tick ${killed_at:-?}; the VMM restarted it as ${npid:-?} and the guest printed on to tick $want"
-result $confined "-r: the new device process is confined too"
+result $new_confined "-r: the new device process is confined too"
 rm -rf $t
 exit $failed
