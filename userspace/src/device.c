@@ -352,7 +352,6 @@ struct ioregion_deferred *ioregion_defer(struct ioregion_dev *dev)
 	d->conn = dev->cur_conn;
 	d->tag = dev->cur->tag;
 	dev->cur_deferred = true;
-	__atomic_add_fetch(&dev->nr_deferred, 1, __ATOMIC_RELAXED);
 	return d;
 }
 
@@ -402,7 +401,6 @@ void ioregion_take_done(struct ioregion_dev *dev)
 				.data = d->data, .tag = d->tag,
 			};
 		__atomic_store_n(pp, d->next, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&dev->nr_deferred, 1, __ATOMIC_RELAXED);
 		free(d);
 	}
 	dev->done_tail = last;
@@ -598,6 +596,14 @@ static int conn_service(struct ioregion_dev *dev, struct conn *c, uint32_t reven
 	return ret;
 }
 
+/* One connection's turn: service it, then its place in the epoll set. */
+static int conn_step(struct ioregion_dev *dev, struct conn *c, uint32_t revents)
+{
+	int ret = conn_service(dev, c, revents);
+
+	return ret ? ret : conn_update(dev, c);
+}
+
 static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 {
 	struct epoll_event ev[2 * IOREGION_MAX_FDS];
@@ -619,11 +625,7 @@ static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 				return -errno;
 			continue;
 		}
-		if (c->dead)
-			continue;
-		ret = conn_service(dev, c, ev[i].events);
-		if (!ret)
-			ret = conn_update(dev, c);
+		ret = c->dead ? 0 : conn_step(dev, c, ev[i].events);
 		if (ret)
 			return ret;
 	}
@@ -632,11 +634,7 @@ static int recv_serve(struct ioregion_dev *dev, int timeout_ms)
 		ioregion_take_done(dev);
 		for (i = 0; i < dev->nr_conns; i++) {
 			c = dev->conns[i];
-			if (c->dead || !c->tx_n)
-				continue;
-			ret = conn_service(dev, c, 0);
-			if (!ret)
-				ret = conn_update(dev, c);
+			ret = c->dead || !c->tx_n ? 0 : conn_step(dev, c, 0);
 			if (ret)
 				return ret;
 		}

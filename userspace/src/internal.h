@@ -115,7 +115,6 @@ struct ioregion_dev {
 	const struct ioregionfd_cmd *cur;	/* in a callback: its command */
 	struct conn *cur_conn;
 	bool cur_deferred;
-	uint64_t nr_deferred;		/* taken, not yet answered */
 	pthread_mutex_t done_lock;	/* protects done_head, done_tail */
 	struct ioregion_deferred *done_head, *done_tail;
 	int done_fd;			/* eventfd: something is done */

@@ -197,7 +197,7 @@ static void complete_recv(struct ioregion_dev *dev, struct conn *c, int res)
 		else if (!more)
 			c->dead = true;
 	}
-	ioregion_consume(dev, c);
+	/* Handled after the reap, with the rest of the round's commands. */
 }
 
 static void complete_send(struct ioregion_dev *dev, struct conn *c, int res)
@@ -309,8 +309,8 @@ int ioregion_uring_serve(struct ioregion_dev *dev, int timeout_ms)
 	for (i = 0; i < dev->nr_conns; i++) {
 		struct conn *c = dev->conns[i];
 
-		if (!c->dead)
-			ioregion_consume(dev, c);
+		/* Also a connection that has just gone: apply what it sent. */
+		ioregion_consume(dev, c);
 		sent |= start_send(dev, c);
 	}
 	/*
