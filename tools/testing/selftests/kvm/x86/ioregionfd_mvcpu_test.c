@@ -3,6 +3,10 @@
  * Several vCPUs in flight on one ioregionfd socket while the device answers
  * out of order (reversed, or shuffled with a fixed seed): every vCPU must get
  * its own answers, and no access may be lost or doubled.
+ *
+ * Usage: ioregionfd_mvcpu_test [-v VCPUS [-i ITERATIONS]]; with -v, only that
+ * many vCPUs (2 to MAX_VCPUS, more than the host has CPUs if wanted), both
+ * orders - the soak test's form.
  */
 #include "ioregionfd_util.h"
 #include "kselftest.h"
@@ -10,7 +14,7 @@
 
 #define GPA		0xc0000000ull
 #define WRITE_OFF	0x100
-#define MAX_VCPUS	4
+#define MAX_VCPUS	16
 
 static uint64_t nr_iter;
 
@@ -142,8 +146,27 @@ static void run(int nr_vcpus, enum order order)
 
 int main(int argc, char *argv[])
 {
+	int opt, nr_vcpus = 0;
+
+	nr_iter = 1000;
+	while ((opt = getopt(argc, argv, "v:i:")) != -1) {
+		if (opt == 'v')
+			nr_vcpus = atoi(optarg);
+		else if (opt == 'i')
+			nr_iter = strtoull(optarg, NULL, 0);
+		else
+			exit(KSFT_FAIL);
+	}
+	TEST_ASSERT(!nr_vcpus || (nr_vcpus >= 2 && nr_vcpus <= MAX_VCPUS && nr_iter),
+		    "-v takes 2 to %d vCPUs, -i at least 1 iteration", MAX_VCPUS);
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_IOREGIONFD));
 	ksft_print_header();
+	if (nr_vcpus) {
+		ksft_set_plan(2);
+		run(nr_vcpus, ORDER_REVERSE);
+		run(nr_vcpus, ORDER_RANDOM);
+		ksft_finished();
+	}
 	ksft_set_plan(4);
 
 	nr_iter = 2000;
