@@ -88,10 +88,67 @@ struct ctl_hdr {
 	uint16_t kind;
 };
 
+/*
+ * The wire form of a layout: its own definition, so that the public
+ * struct ioregion_layout can change without changing what two processes
+ * built against different versions of the library exchange.
+ */
+struct ctl_entry {
+	uint64_t offset;
+	uint64_t size;
+	uint64_t user_data;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
+#define CTL_MAX_ENTRIES	16
+
 struct ctl_proposal {
 	struct ctl_hdr hdr;
-	struct ioregion_layout layout;
+	uint32_t nr;
+	uint32_t reserved;
+	struct ctl_entry e[CTL_MAX_ENTRIES];
 };
+
+_Static_assert(sizeof(struct ctl_proposal) == 16 + 32 * CTL_MAX_ENTRIES,
+	       "the control protocol's proposal is 528 bytes");
+_Static_assert(IOREGION_LAYOUT_MAX <= CTL_MAX_ENTRIES,
+	       "a layout must fit in a proposal");
+
+static void layout_to_wire(struct ctl_proposal *p, const struct ioregion_layout *l)
+{
+	uint32_t i;
+
+	p->nr = l->nr;
+	p->reserved = l->reserved;
+	for (i = 0; i < l->nr && i < CTL_MAX_ENTRIES; i++) {
+		p->e[i].offset = l->e[i].offset;
+		p->e[i].size = l->e[i].size;
+		p->e[i].user_data = l->e[i].user_data;
+		p->e[i].flags = l->e[i].flags;
+		p->e[i].reserved = l->e[i].reserved;
+	}
+}
+
+/* -E2BIG: more entries than this version's struct ioregion_layout holds. */
+static int layout_from_wire(struct ioregion_layout *l, const struct ctl_proposal *p)
+{
+	uint32_t i;
+
+	if (p->nr > IOREGION_LAYOUT_MAX)
+		return -E2BIG;
+	memset(l, 0, sizeof(*l));
+	l->nr = p->nr;
+	l->reserved = p->reserved;
+	for (i = 0; i < p->nr; i++) {
+		l->e[i].offset = p->e[i].offset;
+		l->e[i].size = p->e[i].size;
+		l->e[i].user_data = p->e[i].user_data;
+		l->e[i].flags = p->e[i].flags;
+		l->e[i].reserved = p->e[i].reserved;
+	}
+	return 0;
+}
 
 struct ctl_reply {
 	struct ctl_hdr hdr;
@@ -208,7 +265,9 @@ int ioregion_propose(int ctl_fd, const struct ioregion_layout *layout,
 	ret = check_unix_socket(kvm_fd);
 	if (ret)
 		return ret;
-	p.layout = *layout;
+	if (layout->nr > IOREGION_LAYOUT_MAX)
+		return -E2BIG;
+	layout_to_wire(&p, layout);
 	ret = ctl_send(ctl_fd, &p, sizeof(p), &kvm_fd, 1);
 	if (ret)
 		return ret;
@@ -239,11 +298,12 @@ int ioregion_recv_proposal(int ctl_fd, struct ioregion_layout *layout, int *kvm_
 	if (ret)
 		return ret;
 	ret = nr == 1 ? check_unix_socket(fds[0]) : -EBADMSG;
+	if (!ret)
+		ret = layout_from_wire(layout, &p);
 	if (ret) {
 		close_fds(fds, nr);
 		return ret;
 	}
-	*layout = p.layout;
 	*kvm_fd = fds[0];
 	return 0;
 }

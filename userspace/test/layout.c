@@ -139,12 +139,22 @@ static void send_raw(int fd, const void *buf, size_t len, const int *fds, int nr
 		tap_ok(0, "sendmsg: %s", strerror(errno));
 }
 
-/* What ioregion_propose() puts on the wire (layout.c's struct ctl_proposal). */
+/*
+ * What ioregion_propose() puts on the wire, spelled out here rather than
+ * taken from the library: version 1 of the control protocol, 528 bytes,
+ * whatever struct ioregion_layout becomes.
+ */
 struct raw_proposal {
 	uint32_t magic;
 	uint16_t version, kind;
-	struct ioregion_layout layout;
+	uint32_t nr, reserved;
+	struct {
+		uint64_t offset, size, user_data;
+		uint32_t flags, reserved;
+	} e[16];
 };
+
+_Static_assert(sizeof(struct raw_proposal) == 528, "proposal size");
 
 #define MAGIC 0x494f524cu
 
@@ -176,7 +186,8 @@ static void reap_child(const char *what)
 
 static void control(void)
 {
-	struct raw_proposal p = { MAGIC, 1, 1, one(0, 4, 0) };
+	struct raw_proposal p = { MAGIC, 1, 1, 1, 0, { { 0, 4, 0, 0, 0 } } };
+	struct ioregion_layout small = one(0, 4, 0);
 	int ctl[2], sv[2], pipefd[2], fds[IOREGION_REPLY_MAX_FDS], nr, kfd;
 	struct ioregion_layout l;
 	char big[sizeof(p) + 8] = { 0 };
@@ -197,6 +208,9 @@ static void control(void)
 	p.version = 1;
 	bad_proposal(ctl, &p, sizeof(p), 0, -EBADMSG, "proposal without a socket");
 	bad_proposal(ctl, &p, sizeof(p), 2, -EBADMSG, "proposal with two sockets");
+	p.nr = 17;
+	bad_proposal(ctl, &p, sizeof(p), 1, -E2BIG, "proposal claiming 17 entries");
+	p.nr = 1;
 
 	/* A pipe is not a socket KVM can both read and write. */
 	pipe(pipefd);
@@ -252,20 +266,24 @@ static void control(void)
 	reply[3] = 3;	/* says 3 descriptors, carries none */
 	send_raw(ctl[0], reply, sizeof(reply), NULL, 0);
 	nr = IOREGION_REPLY_MAX_FDS;
-	tap_expect(ioregion_propose(ctl[1], &p.layout, sv[1], fds, &nr), -EBADMSG,
+	tap_expect(ioregion_propose(ctl[1], &small, sv[1], fds, &nr), -EBADMSG,
 		   "reply: descriptor count does not match");
 	recv(ctl[0], big, sizeof(big), 0);	/* the proposal that went out */
 	reply[3] = 1;
 	send_raw(ctl[0], reply, sizeof(reply), &sv[0], 1);
 	nr = 0;
-	tap_expect(ioregion_propose(ctl[1], &p.layout, sv[1], fds, &nr), -ENOBUFS,
+	tap_expect(ioregion_propose(ctl[1], &small, sv[1], fds, &nr), -ENOBUFS,
 		   "reply: more descriptors than the caller has room for");
 	recv(ctl[0], big, sizeof(big), 0);
-	tap_expect(ioregion_propose(ctl[1], &p.layout, pipefd[0], fds, &nr), -EBADF,
+	tap_expect(ioregion_propose(ctl[1], &small, pipefd[0], fds, &nr), -EBADF,
 		   "propose a closed descriptor");
+	l = small;
+	l.nr = IOREGION_LAYOUT_MAX + 1;
+	tap_expect(ioregion_propose(ctl[1], &l, sv[1], fds, &nr), -E2BIG,
+		   "propose more entries than a layout holds");
 	close(ctl[0]);
 	nr = IOREGION_REPLY_MAX_FDS;
-	tap_expect(ioregion_propose(ctl[1], &p.layout, sv[1], fds, &nr), -EPIPE,
+	tap_expect(ioregion_propose(ctl[1], &small, sv[1], fds, &nr), -EPIPE,
 		   "propose to a VMM that has gone");
 	close(ctl[1]);
 	close(sv[0]);
