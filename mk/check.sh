@@ -100,6 +100,14 @@ if make -s -C "$top/userspace" O="$lib" all >"$tmp/lib.log" 2>&1 &&
 	     LD_LIBRARY_PATH="$inst/usr/lib" "$tmp/mini" | grep -q 'ID register'; then
 		echo "ok $i make install; pkg-config --cflags --libs libioregion; shared library links and runs"
 	  else echo "not ok $i make install; pkg-config --cflags --libs libioregion; shared library links and runs"; fi
+	  # A program built for 0.1's signatures, on the installed library.
+	  i=$((i + 1))
+	  if gcc -Wall -Werror -o "$tmp/compat" "$top/userspace/test/compat_0_1.c" \
+		-L"$inst/usr/lib" -lioregion &&
+	     LD_LIBRARY_PATH="$inst/usr/lib" "$tmp/compat" | sed 's/^/# /' &&
+	     LD_LIBRARY_PATH="$inst/usr/lib" "$tmp/compat" >/dev/null; then
+		echo "ok $i a program linked against LIBIOREGION_0.1 runs on this library"
+	  else echo "not ok $i a program linked against LIBIOREGION_0.1 runs on this library"; fi
 	  echo "1..$i"; } >"$tmp/libmisc.tap"
 	count libioregion_misc "$tmp/libmisc.tap"
 else

@@ -116,6 +116,7 @@ static const struct ioregion_ops dev_ops = { .read = dev_read, .write = dev_writ
 static pid_t device_start(int nr, int *kfd, enum ioregion_engine engine,
 			  unsigned int flags)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine, .flags = flags);
 	struct ioregion_dev *dev;
 	int sv[8][2], i;
 	pid_t pid;
@@ -124,7 +125,7 @@ static pid_t device_start(int nr, int *kfd, enum ioregion_engine engine,
 		TEST_ASSERT(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), "socketpair");
 	pid = fork();
 	if (!pid) {
-		TEST_ASSERT(!ioregion_dev_create(&dev, &dev_ops, NULL, engine, flags),
+		TEST_ASSERT(!ioregion_dev_create(&dev, &dev_ops, NULL, &opts),
 			    "device");
 		for (i = 0; i < nr; i++) {
 			close(sv[i][0]);

@@ -175,7 +175,8 @@ int uart_device_run(const struct uart_device *cfg)
 {
 	struct ioregion_region com = { .user_data = cfg->user_data, .size = 8 };
 	struct uart_state s = { .lock = PTHREAD_MUTEX_INITIALIZER, .cfg = cfg };
-	struct ioregion_stats st;
+	IOREGION_DEV_OPTS(opts, .engine = cfg->engine);
+	IOREGION_STATS(st);
 	struct ioregion_dev *dev;
 	pthread_t aux;
 	int ret;
@@ -188,7 +189,7 @@ int uart_device_run(const struct uart_device *cfg)
 			cfg->regs->ier, cfg->regs->lcr, cfg->regs->mcr);
 	}
 	publish_lsr(&s);
-	ret = ioregion_dev_create(&dev, &uart_ops, &s, cfg->engine, 0);
+	ret = ioregion_dev_create(&dev, &uart_ops, &s, &opts);
 	if (ret)
 		return ret;
 	ret = ioregion_dev_add_region(dev, &com);

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 		perror("socketpair");
 		return 1;
 	}
-	ret = ioregion_dev_create(&dev, &mini_ops, &m, IOREGION_ENGINE_RECV, 0);
+	ret = ioregion_dev_create(&dev, &mini_ops, &m, NULL);
 	if (!ret)
 		ret = ioregion_dev_add_region(dev, &region);
 	if (!ret)

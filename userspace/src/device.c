@@ -22,15 +22,43 @@
 static int epoll_set(struct ioregion_dev *dev, int op, int fd, uint32_t ev,
 		     struct conn *c);
 
-int ioregion_dev_create(struct ioregion_dev **devp,
-			const struct ioregion_ops *ops, void *opaque,
-			enum ioregion_engine engine, unsigned int flags)
+/*
+ * -EINVAL unless @sz covers at least the size field and every byte past
+ * what this version of the library knows (@known) is zero: a caller built
+ * against a newer header may only leave its new fields at their defaults.
+ */
+int ioregion_opts_check(const void *opts, size_t sz, size_t known)
 {
+	const unsigned char *p = opts;
+	size_t i;
+
+	if (sz < sizeof(size_t))
+		return -EINVAL;
+	for (i = known; i < sz; i++)
+		if (p[i])
+			return -EINVAL;
+	return 0;
+}
+
+int ioregion_dev_create_v0_3(struct ioregion_dev **devp,
+			     const struct ioregion_ops *ops, void *opaque,
+			     const struct ioregion_dev_opts *opts);
+DEFAULT_VERSION(ioregion_dev_create_v0_3, ioregion_dev_create, LIBIOREGION_0.3);
+int ioregion_dev_create_v0_3(struct ioregion_dev **devp,
+			     const struct ioregion_ops *ops, void *opaque,
+			     const struct ioregion_dev_opts *opts)
+{
+	enum ioregion_engine engine;
 	struct ioregion_dev *dev;
+	unsigned int flags;
 	int ret;
 
 	if (!devp || !ops || !ops->read || !ops->write)
 		return -EINVAL;
+	if (opts && ioregion_opts_check(opts, opts->sz, sizeof(*opts)))
+		return -EINVAL;
+	engine = OPT_GET(opts, engine, IOREGION_ENGINE_RECV);
+	flags = OPT_GET(opts, flags, 0);
 	if (engine != IOREGION_ENGINE_RECV && engine != IOREGION_ENGINE_URING)
 		return -EINVAL;
 	if (flags & ~IOREGION_F_BUSY_POLL)
@@ -71,6 +99,20 @@ err:
 	pthread_mutex_destroy(&dev->done_lock);
 	free(dev);
 	return ret;
+}
+
+/* 0.1 and 0.2: the engine and flags as arguments. */
+int ioregion_dev_create_v0_1(struct ioregion_dev **devp,
+			     const struct ioregion_ops *ops, void *opaque,
+			     enum ioregion_engine engine, unsigned int flags);
+COMPAT_VERSION(ioregion_dev_create_v0_1, ioregion_dev_create, LIBIOREGION_0.1);
+int ioregion_dev_create_v0_1(struct ioregion_dev **devp,
+			     const struct ioregion_ops *ops, void *opaque,
+			     enum ioregion_engine engine, unsigned int flags)
+{
+	IOREGION_DEV_OPTS(opts, .engine = engine, .flags = flags);
+
+	return ioregion_dev_create_v0_3(devp, ops, opaque, &opts);
 }
 
 void ioregion_dev_destroy(struct ioregion_dev *dev)
@@ -685,8 +727,38 @@ int ioregion_dev_get_poll_fd(struct ioregion_dev *dev)
 	       dev->epfd;
 }
 
-void ioregion_dev_stats(const struct ioregion_dev *dev,
-			struct ioregion_stats *stats)
+int ioregion_dev_stats_v0_3(const struct ioregion_dev *dev,
+			    struct ioregion_stats *stats);
+DEFAULT_VERSION(ioregion_dev_stats_v0_3, ioregion_dev_stats, LIBIOREGION_0.3);
+int ioregion_dev_stats_v0_3(const struct ioregion_dev *dev,
+			    struct ioregion_stats *stats)
+{
+	struct ioregion_stats all;
+	size_t sz;
+
+	if (!dev || !stats || stats->sz < sizeof(stats->sz))
+		return -EINVAL;
+	sz = stats->sz;
+	all = (struct ioregion_stats){
+		.sz = sz,
+		.commands = dev->stats.commands,
+		.responses = dev->stats.responses,
+		.bad_commands = dev->stats.bad_commands,
+		.syscalls = dev->stats.syscalls,
+	};
+	/* What the caller has room for; fields it knows and we do not: 0. */
+	memcpy(stats, &all, sz < sizeof(all) ? sz : sizeof(all));
+	if (sz > sizeof(all))
+		memset((char *)stats + sizeof(all), 0, sz - sizeof(all));
+	return 0;
+}
+
+/* 0.1 and 0.2: four counters, no size. */
+void ioregion_dev_stats_v0_1(const struct ioregion_dev *dev,
+			     struct dev_counters *stats);
+COMPAT_VERSION(ioregion_dev_stats_v0_1, ioregion_dev_stats, LIBIOREGION_0.1);
+void ioregion_dev_stats_v0_1(const struct ioregion_dev *dev,
+			     struct dev_counters *stats)
 {
 	*stats = dev->stats;
 }

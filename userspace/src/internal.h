@@ -97,6 +97,32 @@ struct ioregion_deferred {
 	struct ioregion_deferred *next;
 };
 
+/* The counters behind ioregion_dev_stats(). */
+struct dev_counters {
+	uint64_t commands;
+	uint64_t responses;
+	uint64_t bad_commands;
+	uint64_t syscalls;
+};
+
+/*
+ * Growable structures (libbpf's opts convention): a field is the caller's
+ * if it lies within the caller's @sz, else it takes its default.
+ */
+#define OPT_HAS(o, field)						\
+	((o) && offsetof(typeof(*(o)), field) + sizeof((o)->field) <= (o)->sz)
+#define OPT_GET(o, field, def)	(OPT_HAS(o, field) ? (o)->field : (def))
+int ioregion_opts_check(const void *opts, size_t sz, size_t known);
+
+/*
+ * Symbol versions: a function whose signature changed keeps its old
+ * version for binaries linked against it (src/libioregion.map).
+ */
+#define COMPAT_VERSION(impl, api, ver)	\
+	__asm__(".symver " #impl "," #api "@" #ver)
+#define DEFAULT_VERSION(impl, api, ver)	\
+	__asm__(".symver " #impl "," #api "@@" #ver)
+
 struct ioregion_dev {
 	const struct ioregion_ops *ops;
 	void *opaque;
@@ -106,7 +132,7 @@ struct ioregion_dev {
 	int nr_regions;
 	struct conn *conns[IOREGION_MAX_FDS];
 	int nr_conns;
-	struct ioregion_stats stats;
+	struct dev_counters stats;
 	struct io_uring ring;
 	bool ring_ready;
 	int epfd;			/* recv engine: every live fd */

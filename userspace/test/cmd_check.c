@@ -4,6 +4,8 @@
  * specific error, and the well-formed commands KVM does send accepted.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "libioregion.h"
 #include "tap.h"
@@ -29,14 +31,68 @@ static struct ioregionfd_cmd read4(uint64_t ud, uint64_t offset)
 	};
 }
 
+/*
+ * The opts convention: a caller built against an older, smaller struct
+ * gets the defaults of what it lacks; one built against a newer header
+ * may only leave the fields this library does not know at zero.
+ */
+static void growable(void)
+{
+	struct newer_opts {
+		struct ioregion_dev_opts known;
+		uint64_t future;
+	} newer = { .known = { .sz = sizeof(newer), .flags = IOREGION_F_BUSY_POLL } };
+	struct newer_stats {
+		struct ioregion_stats known;
+		uint64_t future;
+	} big = { .known = { .sz = sizeof(big) }, .future = 99 };
+	struct ioregion_stats small;
+	IOREGION_DEV_OPTS(older, .engine = 7);
+	IOREGION_STATS(st);
+	struct ioregion_dev *dev;
+
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, &newer.known), 0,
+		   "opts from a newer header, its new field zero");
+	ioregion_dev_destroy(dev);
+	newer.future = 1;
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, &newer.known), -EINVAL,
+		   "opts from a newer header with a field this library does not know");
+	older.sz = offsetof(struct ioregion_dev_opts, engine);
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, &older), 0,
+		   "opts from an older header: the engine past its size is not read");
+	ioregion_dev_destroy(dev);
+	older.sz = 0;
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, &older), -EINVAL,
+		   "opts without a size");
+
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, NULL), 0, "a device to count");
+	st.commands = 5;
+	tap_expect(ioregion_dev_stats(dev, &st), 0, "stats");
+	tap_ok(st.sz == sizeof(st) && !st.commands && !st.syscalls, "stats of a new device");
+	tap_expect(ioregion_dev_stats(dev, &big.known), 0, "stats into a newer, bigger struct");
+	tap_ok(big.known.sz == sizeof(big) && big.future == 0,
+	       "what this library does not know is zeroed");
+	memset(&small, 0xa5, sizeof(small));
+	small.sz = offsetof(struct ioregion_stats, responses);
+	tap_expect(ioregion_dev_stats(dev, &small), 0, "stats into an older, smaller struct");
+	tap_ok(small.commands == 0 && small.responses == 0xa5a5a5a5a5a5a5a5ull,
+	       "nothing written past the caller's size");
+	small.sz = 0;
+	tap_expect(ioregion_dev_stats(dev, &small), -EINVAL, "stats without a size");
+	tap_expect(ioregion_dev_stats(NULL, &st), -EINVAL, "stats without a device");
+	ioregion_dev_destroy(dev);
+}
+
 int main(void)
 {
 	struct ioregion_region mmio = { .user_data = 1, .size = 0x100 };
 	struct ioregion_region bell = { .user_data = 2, .size = 0 };
+	IOREGION_DEV_OPTS(bad_engine, .engine = 7);
+	IOREGION_DEV_OPTS(bad_flags, .flags = 2);
 	struct ioregion_dev *dev;
 	struct ioregionfd_cmd c;
 
-	tap_expect(ioregion_dev_create(&dev, &ops, NULL, IOREGION_ENGINE_RECV, 0), 0,
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, NULL), 0,
 		   "create a device");
 	tap_expect(ioregion_dev_add_region(dev, &mmio), 0, "add an MMIO region");
 	tap_expect(ioregion_dev_add_region(dev, &bell), 0, "add a doorbell");
@@ -127,11 +183,12 @@ int main(void)
 	tap_expect(ioregion_check_cmd(NULL, &c), 0, "no device: the wire format only");
 	ioregion_dev_destroy(dev);
 
-	tap_expect(ioregion_dev_create(&dev, NULL, NULL, IOREGION_ENGINE_RECV, 0), -EINVAL,
+	tap_expect(ioregion_dev_create(&dev, NULL, NULL, NULL), -EINVAL,
 		   "create without callbacks");
-	tap_expect(ioregion_dev_create(&dev, &ops, NULL, 7, 0), -EINVAL,
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, &bad_engine), -EINVAL,
 		   "create with an unknown engine");
-	tap_expect(ioregion_dev_create(&dev, &ops, NULL, IOREGION_ENGINE_RECV, 2), -EINVAL,
+	tap_expect(ioregion_dev_create(&dev, &ops, NULL, &bad_flags), -EINVAL,
 		   "create with an unknown flag");
+	growable();
 	return tap_done();
 }

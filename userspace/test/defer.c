@@ -121,6 +121,7 @@ static bool get(int fd, struct ioregionfd_resp *r)
 
 static void run(enum ioregion_engine engine, const char *name)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine);
 	struct ioregion_region r = { .user_data = 0, .size = 0x40 };
 	struct ioregionfd_cmd c[4];
 	struct ioregionfd_resp resp[3];
@@ -136,7 +137,7 @@ static void run(enum ioregion_engine engine, const char *name)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, b) ||
 	    pipe(d.handoff) || pipe(comp.go) ||
-	    ioregion_dev_create(&d.dev, &ops, &d, engine, 0) ||
+	    ioregion_dev_create(&d.dev, &ops, &d, &opts) ||
 	    ioregion_dev_add_region(d.dev, &r) ||
 	    ioregion_dev_add_fds(d.dev, sv[1], sv[1]) ||
 	    ioregion_dev_add_fds(d.dev, b[1], b[1])) {

@@ -111,10 +111,11 @@ static bool roundtrip(int fd, struct ioregionfd_cmd c, uint64_t *data, bool spli
 
 static void run(enum ioregion_engine engine, const char *name)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine);
 	struct ioregion_region r0 = { .user_data = 0, .size = 0x100 };
 	struct ioregion_region r1 = { .user_data = 1, .size = 0x100 };
 	static struct ioregionfd_cmd burst[BURST];
-	struct ioregion_stats st;
+	IOREGION_STATS(st);
 	struct server s = { 0 };
 	struct regs regs = { 0 };
 	int a[2], b[2], q[2], i;
@@ -127,7 +128,7 @@ static void run(enum ioregion_engine engine, const char *name)
 		tap_ok(0, "%s: socketpair: %s", name, strerror(errno));
 		return;
 	}
-	tap_expect(ioregion_dev_create(&s.dev, &ops, &regs, engine, 0), 0, name);
+	tap_expect(ioregion_dev_create(&s.dev, &ops, &regs, &opts), 0, name);
 	ioregion_dev_add_region(s.dev, &r0);
 	ioregion_dev_add_region(s.dev, &r1);
 	tap_expect(ioregion_dev_add_fds(s.dev, a[1], a[1]), 0, "stream fd");
@@ -161,7 +162,7 @@ static void run(enum ioregion_engine engine, const char *name)
 	     roundtrip(a[0], cmd(IOREGIONFD_CMD_READ, 1, 16, 0, false, 100 + BURST), &data, false) &&
 	     data == BURST - 1;
 	{
-		struct ioregion_stats st2;
+		IOREGION_STATS(st2);
 		double per;
 
 		ioregion_dev_stats(s.dev, &st2);

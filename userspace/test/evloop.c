@@ -105,6 +105,7 @@ static void *peer_thread(void *arg)
 
 static void run(enum ioregion_engine engine, const char *name)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine);
 	struct ioregion_region r = { .user_data = 0, .size = 0x20 };
 	struct epoll_event ev, out[2];
 	int a[2], b[2], q[2], ep, devfd, n, i, stalls = 0, idle_ready;
@@ -117,7 +118,7 @@ static void run(enum ioregion_engine engine, const char *name)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, a) ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, b) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, q) ||
-	    ioregion_dev_create(&dev, &ops, NULL, engine, 0) ||
+	    ioregion_dev_create(&dev, &ops, NULL, &opts) ||
 	    ioregion_dev_add_region(dev, &r) ||
 	    ioregion_dev_add_fds(dev, a[1], a[1]) ||
 	    ioregion_dev_add_fds(dev, b[1], b[1]) ||

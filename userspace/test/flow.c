@@ -68,6 +68,7 @@ static void small_buffers(int dev_fd, int peer_fd)
 static void stalled_peer(enum ioregion_engine engine, const char *name,
 			 bool nonblock)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine);
 	struct ioregion_region r = { .user_data = 0, .size = 0x1000 };
 	struct ioregionfd_resp resp;
 	struct ioregion_dev *dev;
@@ -84,7 +85,7 @@ static void stalled_peer(enum ioregion_engine engine, const char *name,
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	if (nonblock)
 		fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	if (ioregion_dev_create(&dev, &ops, NULL, engine, 0) ||
+	if (ioregion_dev_create(&dev, &ops, NULL, &opts) ||
 	    ioregion_dev_add_region(dev, &r) ||
 	    ioregion_dev_add_fds(dev, sv[1], sv[1])) {
 		tap_ok(0, "%s: device set up", name);
@@ -148,9 +149,10 @@ out:
 /* NR_RECORDS seqpacket commands queued before the device looks. */
 static void seqpacket_burst(enum ioregion_engine engine, const char *name)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine);
 	struct ioregion_region r = { .user_data = 0, .size = 0x1000 };
 	struct ioregionfd_resp resp[NR_RECORDS];
-	struct ioregion_stats st;
+	IOREGION_STATS(st);
 	struct ioregion_dev *dev;
 	struct ioregionfd_cmd c;
 	unsigned int i, got = 0;
@@ -159,7 +161,7 @@ static void seqpacket_burst(enum ioregion_engine engine, const char *name)
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) ||
-	    ioregion_dev_create(&dev, &ops, NULL, engine, 0) ||
+	    ioregion_dev_create(&dev, &ops, NULL, &opts) ||
 	    ioregion_dev_add_region(dev, &r) ||
 	    ioregion_dev_add_fds(dev, sv[1], sv[1])) {
 		tap_ok(0, "%s: seqpacket set up", name);

@@ -73,13 +73,14 @@ static int uring_open(struct ioregion_dev *dev)
 
 static void device(enum ioregion_engine engine, int fd, int report_fd)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine);
 	struct ioregion_sandbox sb = confinement();
 	struct ioregion_region region = { .user_data = 1, .size = 8 };
 	struct report r = { 0 };
 	struct ioregion_dev *dev;
 	int served = 0, ret;
 
-	if (ioregion_dev_create(&dev, &ops, NULL, engine, 0) ||
+	if (ioregion_dev_create(&dev, &ops, NULL, &opts) ||
 	    ioregion_dev_add_region(dev, &region) || ioregion_dev_add_fds(dev, fd, fd))
 		_exit(2);
 	r.sandbox = ioregion_sandbox(&sb);

@@ -163,7 +163,7 @@ static void test_served(void)
 
 	uart16550_init(&u, tx, irq, &s);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) ||
-	    ioregion_dev_create(&dev, &uart_ops, &u, IOREGION_ENGINE_RECV, 0) ||
+	    ioregion_dev_create(&dev, &uart_ops, &u, NULL) ||
 	    ioregion_dev_add_region(dev, &com1) || ioregion_dev_add_fds(dev, sv[1], sv[1])) {
 		tap_ok(0, "device set up");
 		return;

@@ -406,6 +406,7 @@ static int device_setup(int ctl, struct dev_state *d, struct ioregion_dev *dev)
 static void device_main(int ctl, enum ioregion_engine engine, unsigned int flags,
 			bool deferred)
 {
+	IOREGION_DEV_OPTS(opts, .engine = engine, .flags = flags);
 	struct dev_state d = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct ioregion_sandbox sb = { 0 };
 	struct dev_report r = { 0 };
@@ -416,7 +417,7 @@ static void device_main(int ctl, enum ioregion_engine engine, unsigned int flags
 
 	if (geteuid() == 0)
 		sb = (struct ioregion_sandbox){ IOREGION_SANDBOX_SETID, 65534, 65534, NULL };
-	r.setup = ioregion_dev_create(&dev, &dev_ops, &d, engine, flags);
+	r.setup = ioregion_dev_create(&dev, &dev_ops, &d, &opts);
 	d.dev = dev;
 	if (!r.setup)
 		r.setup = device_setup(ctl, &d, dev);
@@ -438,6 +439,7 @@ static void device_main(int ctl, enum ioregion_engine engine, unsigned int flags
 	       (ret = ioregion_serve(dev, -1)) >= 0)
 		;
 	r.serve = r.setup || r.sandbox ? 0 : ret;
+	r.stats.sz = sizeof(r.stats);
 	if (dev)
 		ioregion_dev_stats(dev, &r.stats);
 	TEST_ASSERT(write(ctl, &r, sizeof(r)) == sizeof(r), "device report");

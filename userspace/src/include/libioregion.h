@@ -30,7 +30,7 @@ extern "C" {
 
 /* The library's version; the Makefile takes it from here. */
 #define LIBIOREGION_MAJOR_VERSION	0
-#define LIBIOREGION_MINOR_VERSION	2
+#define LIBIOREGION_MINOR_VERSION	3
 
 struct ioregion_dev;
 
@@ -64,16 +64,34 @@ enum ioregion_engine {
 #define IOREGION_MAX_FDS	64
 #define IOREGION_MAX_REGIONS	256
 
+/*
+ * Structures that may grow: the caller sets @sz to the size it was built
+ * with (the IOREGION_*_OPTS() initialisers and IOREGION_STATS() do), the
+ * library uses what it knows of and rejects unknown non-zero fields.
+ */
+#define IOREGION_OPTS(TYPE, NAME, ...)					\
+	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+
+/* ioregion_dev_create() options; NULL means all defaults. */
+struct ioregion_dev_opts {
+	size_t sz;			/* sizeof(struct ioregion_dev_opts) */
+	enum ioregion_engine engine;	/* default IOREGION_ENGINE_RECV */
+	unsigned int flags;		/* IOREGION_F_* */
+};
+#define IOREGION_DEV_OPTS(NAME, ...) IOREGION_OPTS(ioregion_dev_opts, NAME, __VA_ARGS__)
+
 struct ioregion_stats {
+	size_t sz;		/* sizeof(struct ioregion_stats), set by the caller */
 	uint64_t commands;	/* commands received */
 	uint64_t responses;	/* responses sent */
 	uint64_t bad_commands;	/* commands that failed validation */
 	uint64_t syscalls;	/* system calls the engine made to move them */
 };
+#define IOREGION_STATS(NAME) IOREGION_OPTS(ioregion_stats, NAME)
 
 int ioregion_dev_create(struct ioregion_dev **devp,
 			const struct ioregion_ops *ops, void *opaque,
-			enum ioregion_engine engine, unsigned int flags);
+			const struct ioregion_dev_opts *opts);
 void ioregion_dev_destroy(struct ioregion_dev *dev);
 int ioregion_dev_add_region(struct ioregion_dev *dev,
 			    const struct ioregion_region *region);
@@ -88,8 +106,8 @@ int ioregion_complete(struct ioregion_dev *dev, struct ioregion_deferred *d,
 		      uint64_t data);
 int ioregion_check_cmd(const struct ioregion_dev *dev,
 		       const struct ioregionfd_cmd *cmd);
-void ioregion_dev_stats(const struct ioregion_dev *dev,
-			struct ioregion_stats *stats);
+int ioregion_dev_stats(const struct ioregion_dev *dev,
+		       struct ioregion_stats *stats);
 
 /* ---- Layout: what a VMM grants and what a device proposes ---- */
 
