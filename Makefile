@@ -8,13 +8,14 @@ FLAVOUR ?= test
 CMD ?=
 MODE ?=
 
-.PHONY: help deps kernel selftests vm check regress bench run patches lib install clean
+.PHONY: help deps kernel selftests vm check soak regress bench run patches lib install clean
 
 help:
 	@echo "make deps      install what is missing from Debian's packages"
 	@echo "make kernel    base tree + series -> build/obj-\$$FLAVOUR (test|bench|guest|qguest)"
 	@echo "make vm        boot the test machine; CMD='...' runs CMD there"
 	@echo "make check     unit tests + selftests in the test machine + log check"
+	@echo "make soak      the feature's tests for SOAK_SECONDS (1800) in one boot"
 	@echo "make regress   every stock x86 KVM selftest on the patched kernel"
 	@echo "make bench     every MMIO path side by side -> build/results/bench.*"
 	@echo "make run       the demo: Linux guest, COM1 three ways [MODE=...]"
@@ -37,6 +38,9 @@ vm: selftests
 
 check: deps
 	@mk/check.sh
+
+soak: deps
+	@mk/soak.sh
 
 regress: deps
 	@mk/regress.sh

@@ -14,8 +14,9 @@ guest=$top/build/guest-$flavour
 src=$top/build/src/tools/testing/selftests/kvm
 # Ours, then the stock regression set.  Only these: some trees have
 # selftests that do not build (dirty_log_test).
-# Entries under libioregion/ and qemu/ are built below.
-tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" | awk 'NF && $1 !~ /^(libioregion|qemu)\// {print $1}')
+# Entries under libioregion/ and qemu/ are built below; guest/ is mk/guest.
+tests=$(sed 's/#.*//' "$top/mk/guest/tests.txt" |
+	awk 'NF && $1 !~ /^(libioregion|qemu|guest)\// {print $1}')
 # A fresh test-machine tree: nothing left over from an older build can hide
 # a file this script no longer provides.
 rm -rf "$guest"
@@ -64,7 +65,7 @@ make -s -C "$src" -j"$(nproc)" OUTPUT="$out" INSTALL_HDR_PATH="$obj/usr" \
 	TEST_GEN_PROGS_x86="$tests" TEST_GEN_PROGS_EXTENDED_x86=
 for t in $tests; do cp "$out/$t" "$guest/$(basename "$t")"; done
 cp "$top/mk/guest/run-tests.sh" "$top/mk/guest/tests.txt" \
-	"$top/mk/guest/bench-run.sh" "$guest/"
+	"$top/mk/guest/bench-run.sh" "$top/mk/guest/soak.sh" "$top/mk/logcheck.sh" "$guest/"
 
 # libioregion's in-VM test and the benchmark: the selftest library for
 # the guest side, libioregion (static, like the selftests) for the rest.

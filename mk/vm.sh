@@ -25,7 +25,7 @@ guestdir=${VM_GUEST:-$build/guest-$flavour}
 printf '%s\n' "$cmd" >"$root/cmd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$name.cpio.gz"
 
-accel="-accel tcg -cpu max"
+accel="-accel tcg -cpu ${VM_CPU:-max}"	# VM_CPU: e.g. max,vgif=off
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	accel="-accel kvm -cpu host"	# nested virtualization on the host
 fi
@@ -43,7 +43,11 @@ log=$results/dmesg-$name.txt
 echo ">> booting the '$flavour' kernel ($accel): $cmd"
 rm -f "$out" "$log"
 set +e
-timeout "${VM_TIMEOUT:-2400}" "${qemu[@]}" -append "$append" -monitor none \
+# The QEMU monitor on a socket: a hung test machine's CPUs can be read
+# (mk/vmregs.sh NAME) before the timeout takes it down.
+rm -f "$results/$name.mon"
+timeout "${VM_TIMEOUT:-2400}" "${qemu[@]}" -append "$append" \
+	-monitor "unix:$results/$name.mon,server=on,wait=off" \
 	-serial "file:$log" -chardev stdio,id=out,signal=off -serial chardev:out \
 	</dev/null | sed -u 's/\r$//' | tee "$out" | grep --line-buffered -v '^@@EXIT'
 qrc=${PIPESTATUS[0]}
