@@ -27,7 +27,7 @@ static int epoll_set(struct ioregion_dev *dev, int op, int fd, uint32_t ev,
  * what this version of the library knows (@known) is zero: a caller built
  * against a newer header may only leave its new fields at their defaults.
  */
-int ioregion_opts_check(const void *opts, size_t sz, size_t known)
+static int opts_check(const void *opts, size_t sz, size_t known)
 {
 	const unsigned char *p = opts;
 	size_t i;
@@ -55,7 +55,7 @@ int ioregion_dev_create_v0_3(struct ioregion_dev **devp,
 
 	if (!devp || !ops || !ops->read || !ops->write)
 		return -EINVAL;
-	if (opts && ioregion_opts_check(opts, opts->sz, sizeof(*opts)))
+	if (opts && opts_check(opts, opts->sz, sizeof(*opts)))
 		return -EINVAL;
 	engine = OPT_GET(opts, engine, IOREGION_ENGINE_RECV);
 	flags = OPT_GET(opts, flags, 0);

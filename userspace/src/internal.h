@@ -112,7 +112,6 @@ struct dev_counters {
 #define OPT_HAS(o, field)						\
 	((o) && offsetof(typeof(*(o)), field) + sizeof((o)->field) <= (o)->sz)
 #define OPT_GET(o, field, def)	(OPT_HAS(o, field) ? (o)->field : (def))
-int ioregion_opts_check(const void *opts, size_t sz, size_t known);
 
 /*
  * Symbol versions: a function whose signature changed keeps its old

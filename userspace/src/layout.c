@@ -115,13 +115,14 @@ _Static_assert(sizeof(struct ctl_proposal) == 16 + 32 * CTL_MAX_ENTRIES,
 _Static_assert(IOREGION_LAYOUT_MAX <= CTL_MAX_ENTRIES,
 	       "a layout must fit in a proposal");
 
+/* @l has at most IOREGION_LAYOUT_MAX entries: the caller checked. */
 static void layout_to_wire(struct ctl_proposal *p, const struct ioregion_layout *l)
 {
 	uint32_t i;
 
 	p->nr = l->nr;
 	p->reserved = l->reserved;
-	for (i = 0; i < l->nr && i < CTL_MAX_ENTRIES; i++) {
+	for (i = 0; i < l->nr; i++) {
 		p->e[i].offset = l->e[i].offset;
 		p->e[i].size = l->e[i].size;
 		p->e[i].user_data = l->e[i].user_data;
