@@ -29,29 +29,46 @@ mirror=$(sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
 
 mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
 line="[signed-by=$keyring] $mirror $suite main"
-printf 'deb %s\ndeb-src %s\n' "$line" "$line" >"$state/sources.list"
+want=$(printf 'deb %s\ndeb-src %s' "$line" "$line")
+# Rewritten only when it changes: a newer sources.list means a new update.
+[ "$(cat "$state/sources.list" 2>/dev/null)" = "$want" ] ||
+	printf '%s\n' "$want" >"$state/sources.list"
 apt=(-o Dir::Etc::sourcelist="$state/sources.list" -o Dir::Etc::sourceparts=-
      -o Dir::State::Lists="$state/lists" -o Dir::Cache="$state/cache"
      -o APT::Sandbox::User=root -q)
-if [ -z "$(ls "$state/lists" | grep -v partial)" ] ||
-   [ -n "$(find "$state/sources.list" -newer "$state/lists" 2>/dev/null)" ]; then
+update() {
 	echo ">> apt: the $suite index, in build/apt/ (the machine's apt is untouched)"
 	apt-get "${apt[@]}" update >"$state/update.log" 2>&1 ||
 		{ tail -n 5 "$state/update.log" >&2; exit 1; }
 	touch "$state/lists"
+}
+if [ -z "$(ls "$state/lists" | grep -v partial)" ] ||
+   [ -n "$(find "$state/sources.list" -newer "$state/lists" 2>/dev/null)" ]; then
+	update
 fi
 
-rm -rf "$dir"; mkdir -p "$dir/dl"
+# apt-get download or source into $dir/dl; once more with a fresh index
+# when the one kept here names a version the mirror has since replaced.
+fetch() {
+	local i
+	for i in 1 2; do
+		rm -rf "$dir"; mkdir -p "$dir/dl"
+		(cd "$dir/dl" && apt-get "${apt[@]}" "$@" "$pkg" >"$dir/fetch.log" 2>&1) &&
+			return 0
+		[ $i = 1 ] && update
+	done
+	tail -n 5 "$dir/fetch.log" >&2
+	exit 1
+}
+
 case $kind in
 deb)
-	(cd "$dir/dl" && apt-get "${apt[@]}" download "$pkg" >"$dir/fetch.log" 2>&1) ||
-		{ tail -n 5 "$dir/fetch.log" >&2; exit 1; }
+	fetch download
 	dpkg-deb -x "$dir"/dl/*.deb "$dir"
 	dpkg-deb --showformat='${Package} ${Version}' -W "$dir"/dl/*.deb >"$dir/.version"
 	;;
 src)
-	(cd "$dir/dl" && apt-get "${apt[@]}" source --download-only "$pkg" \
-		>"$dir/fetch.log" 2>&1) || { tail -n 5 "$dir/fetch.log" >&2; exit 1; }
+	fetch source --download-only
 	dpkg-source -q -x "$dir"/dl/*.dsc "$dir/src" >"$dir/unpack.log" 2>&1 ||
 		{ tail -n 5 "$dir/unpack.log" >&2; exit 1; }
 	sed -n 's/^Version: //p' "$dir"/dl/*.dsc | head -n 1 >"$dir/.version"
