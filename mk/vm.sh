@@ -25,13 +25,15 @@ guestdir=${VM_GUEST:-$build/guest-$flavour}
 printf '%s\n' "$cmd" >"$root/cmd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$name.cpio.gz"
 
-accel="-accel tcg -cpu ${VM_CPU:-max}"	# VM_CPU: e.g. max,vgif=off
+# VM_CPU: e.g. max,vgif=off; VM_TCG: TCG's options, e.g. thread=single
+accel="-accel tcg${VM_TCG:+,$VM_TCG} -cpu ${VM_CPU:-max}"
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	accel="-accel kvm -cpu host"	# nested virtualization on the host
 fi
-echo "$accel" | awk '{print $2}' | sed 's/=.*//' >"$results/accel-$name.txt"
+echo "$accel" | awk '{print $2}' | sed 's/[,=].*//' >"$results/accel-$name.txt"
 append="console=ttyS0 panic=-1 oops=panic loglevel=6 kasan_multi_shot nokaslr"
-qemu=(qemu-system-x86_64 $accel -smp 2 -m 4G -no-reboot -display none
+# VM_QEMU: another emulator binary (default: Debian 12's QEMU 7.2).
+qemu=("${VM_QEMU:-qemu-system-x86_64}" $accel -smp 2 -m 4G -no-reboot -display none
       -kernel "$kernel" -initrd "$build/initramfs-$name.cpio.gz")
 
 if [ -z "$cmd" ]; then
