@@ -133,6 +133,25 @@ while [ $i -lt 20 ] && [ -n "$(ls /sys/kernel/debug/kvm | grep -- '^[0-9]*-[0-9]
 	sleep 0.5; i=$((i + 1))
 done
 left=$(ls /sys/kernel/debug/kvm | grep -- '^[0-9]*-[0-9]*$' | tr '\n' ' ')
+# Whose: a live process still holding the VM (a test's child that outlived
+# it), or none - a VM the kernel failed to free.
+for v in $left; do
+	p=${v%-*}
+	if [ -d /proc/$p ]; then
+		echo "# VM $v: process $p ($(cat /proc/$p/comm 2>/dev/null)) still lives," \
+		     "state $(sed -n 's/^State:[[:space:]]*//p' /proc/$p/status 2>/dev/null)," \
+		     "parent $(sed -n 's/^PPid:[[:space:]]*//p' /proc/$p/status 2>/dev/null)"
+		sed 's/^/#   /' /proc/$p/stack 2>/dev/null | head -n 12
+	else
+		echo "# VM $v: its process $p is gone"
+	fi
+done
+if [ -n "$left" ]; then
+	for d in /proc/[0-9]*; do
+		ls -l $d/fd 2>/dev/null | grep -q 'anon_inode:kvm-vm' &&
+			echo "# ${d#/proc/} ($(cat $d/comm 2>/dev/null)) holds a VM's file"
+	done
+fi
 result $([ -z "$left" ]; echo $?) "soak: every VM destroyed at the end${left:+ (left: $left)}"
 klog
 sh ./logcheck.sh $w/dmesg.txt >$w/splat.txt
