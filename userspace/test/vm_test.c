@@ -49,7 +49,7 @@
 enum { R_ID = 0x00, R_SCRATCH = 0x08, R_POSTED_N = 0x10, R_POSTED_SUM = 0x18,
        R_BELLS = 0x20, R_INTX_RAISE = 0x28, R_INTX_PENDING = 0x30,
        R_INTX_ACK = 0x38, R_RESAMPLES = 0x40, R_MSI_RAISE = 0x48,
-       R_SLOW_A = 0x50, R_SLOW_B = 0x58, R_DEFERRED = 0x60 };
+       R_SLOW_A = 0x50, R_SLOW_B = 0x58, R_DEFERRED = 0x60, R_MSI_N = 0x68 };
 #define SLOW_A_VALUE	0xaaaa5555aaaa5555ull
 #define SLOW_B_VALUE	0xbbbb6666bbbb6666ull
 enum { UD_REGS = 1, UD_POSTED, UD_BELL, UD_PIO };
@@ -94,9 +94,16 @@ static uint32_t pio_read(uint16_t port)
 
 static void intx_handler(struct ex_regs *regs)
 {
-	/* Level-triggered: take one item, EOI; KVM resamples the line. */
-	if (mmio_read(R_INTX_PENDING))
+	/*
+	 * Level-triggered: take one item, EOI; KVM resamples the line.  The
+	 * ack is a posted write: read back before the EOI, as a PCI driver
+	 * does, or the device may see the resample before the ack and raise
+	 * the line again for an item already taken.
+	 */
+	if (mmio_read(R_INTX_PENDING)) {
 		mmio_write(R_INTX_ACK, 1);
+		(void)mmio_read(R_INTX_PENDING);
+	}
 	intx_seen++;
 	xapic_write_reg(APIC_EOI, 0);
 }
@@ -169,6 +176,8 @@ static void guest_code(void)
 		mmio_write(R_MSI_RAISE, 1);
 		wait_for(&msi_seen, i);
 	}
+	/* Each raise reached the device once, and interrupted the guest once. */
+	GUEST_ASSERT_EQ(mmio_read(R_MSI_N), IRQS);
 	GUEST_ASSERT_EQ(msi_seen, IRQS);
 	GUEST_DONE();
 }
@@ -195,7 +204,7 @@ static void guest_slow_b(void)
 
 struct dev_state {
 	pthread_mutex_t lock;
-	uint64_t scratch, posted_n, posted_sum, bells, pending, resamples;
+	uint64_t scratch, posted_n, posted_sum, bells, pending, resamples, msi_n;
 	uint32_t pio[2];
 	int intx_fd, resample_fd, msi_fd;
 	/* Deferred mode: slow reads go to the completer through handoff. */
@@ -274,6 +283,7 @@ static uint64_t dev_read(void *opaque, uint64_t ud, uint64_t off, unsigned int s
 		case R_BELLS: v = d->bells; break;
 		case R_INTX_PENDING: v = d->pending; break;
 		case R_RESAMPLES: v = d->resamples; break;
+		case R_MSI_N: v = d->msi_n; break;
 		case R_DEFERRED: v = d->deferred; break;
 		case R_SLOW_A:
 		case R_SLOW_B:
@@ -311,6 +321,7 @@ static void dev_write(void *opaque, uint64_t ud, uint64_t off, unsigned int size
 		} else if (off == R_INTX_ACK && d->pending) {
 			d->pending--;
 		} else if (off == R_MSI_RAISE) {
+			d->msi_n++;
 			raise_irq(d->msi_fd);
 		}
 		break;
