@@ -1,11 +1,12 @@
 # gnuplot script for `make bench`: per-access cost of each MMIO path (median
-# bar, p99 whisker), and posted-write cost against burst length.
+# bar, p99 whisker), posted-write cost against burst length, and the
+# per-access latency distributions of ioregionfd and forwarded reads.
 # Called with dat, svg and accel set (mk/bench.sh).
-set terminal svg size 1100,480 dynamic font "sans,11"
+set terminal svg size 1500,480 dynamic font "sans,11"
 set output svg
-set multiplot layout 1,2 title sprintf("ioregionfd: cost of one guest access, one boot (accel %s)", accel)
+set multiplot layout 1,3 title sprintf("ioregionfd: cost of one guest access, one boot (accel %s)", accel)
 
-set title "per access (median, whisker p99)"
+set title "per access (p50, whisker p99)"
 set style data histogram
 set style fill solid 0.6 border -1
 set boxwidth 0.7
@@ -25,4 +26,14 @@ unset xtics
 set xtics nomirror
 set style data linespoints
 plot dat index 1 using 1:2 with linespoints lw 2 pt 7 lc rgb "#cc6677"
+
+set title "read latency, every timed access (CDF)"
+set xlabel "ns (log)"
+set ylabel "fraction of accesses"
+set logscale x
+unset logscale y
+set yrange [0:1]
+set key bottom right
+plot dat index 2 using 1:2 with steps lw 2 lc rgb "#4477aa" title "ioregionfd_read", \
+     ''  index 3 using 1:2 with steps lw 2 lc rgb "#cc6677" title "forwarded_read"
 unset multiplot

@@ -3,9 +3,13 @@
 # else running), then ioregion_lat over a short run of the ioregionfd
 # modes, then multi-process QEMU's register-read latency with and without
 # ioregionfd, between markers for mk/bench.sh.  Arguments go to
-# ioregion_bench.
+# ioregion_bench; a first argument --bench-only runs the benchmark alone
+# (the second and later boots of make bench).
 cd /tests || exit 1
+only=
+[ "${1:-}" = --bench-only ] && { only=1; shift; }
 ./ioregion_bench "$@" || exit 1
+[ -n "$only" ] && exit 0
 ./ioregion_lat >/tmp/lat.out 2>&1 &
 lat=$!
 for _ in $(seq 300); do grep -q tracing /tmp/lat.out && break; sleep 0.1; done
