@@ -316,6 +316,7 @@ static uint64_t now_ns(void)
 static void run_batch(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	struct kvm_regs regs;
 	struct ucall uc;
 
 	for (;;) {
@@ -340,7 +341,11 @@ static void run_batch(struct kvm_vcpu *vcpu)
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
 		default:
-			TEST_FAIL("exit %s", exit_reason_str(run->exit_reason));
+			/* Where the guest was: a shutdown is a triple fault. */
+			vcpu_regs_get(vcpu, &regs);
+			TEST_FAIL("vCPU %u: exit %s at rip 0x%llx (guest_code at %p)",
+				  vcpu->id, exit_reason_str(run->exit_reason),
+				  regs.rip, guest_code);
 		}
 	}
 }
