@@ -95,43 +95,27 @@ static void guest_code(uint64_t vcpu_offset)
 	for (;;) {
 		GUEST_SYNC(0);
 		addr = g_addr + vcpu_offset;	/* a page of its own per vCPU */
-		switch (g_op) {
-		case OP_NOP:	/* what the two TSC reads cost */
-			for (i = 0; i < g_n; i++) {
-				t = rdtsc();
-				t = rdtsc() - t;
-				if (i < LAT_MAX)
-					g_lat[i] = t;
-			}
-			break;
-		case OP_READ:
-			for (i = 0; i < g_n; i++) {
-				t = rdtsc();
-				(void)*(volatile uint32_t *)addr;
-				t = rdtsc() - t;
-				if (i < LAT_MAX)
-					g_lat[i] = t;
-			}
-			break;
-		case OP_WRITE:
-			for (i = 0; i < g_n; i++) {
-				t = rdtsc();
-				*(volatile uint32_t *)addr = i;
-				t = rdtsc() - t;
-				if (i < LAT_MAX)
-					g_lat[i] = t;
-			}
-			break;
-		case OP_BURST:
+		if (g_op == OP_BURST) {
 			/* Posted writes, then a read that waits for them all. */
 			for (i = 0; i < g_n; i += g_burst) {
 				for (j = 0; j < g_burst; j++)
 					*(volatile uint32_t *)addr = j;
 				(void)*(volatile uint32_t *)g_flush;
 			}
-			break;
+			continue;
 		}
-		if (g_flush && g_op != OP_BURST)
+		/* OP_NOP: nothing between the two TSC reads, their own cost. */
+		for (i = 0; i < g_n; i++) {
+			t = rdtsc();
+			if (g_op == OP_READ)
+				(void)*(volatile uint32_t *)addr;
+			else if (g_op == OP_WRITE)
+				*(volatile uint32_t *)addr = i;
+			t = rdtsc() - t;
+			if (i < LAT_MAX)
+				g_lat[i] = t;
+		}
+		if (g_flush)
 			(void)*(volatile uint32_t *)g_flush;
 	}
 }
