@@ -378,7 +378,7 @@ static bool wanted(const char *name)
 /*
  * ---- event counts per thread: what holds on any host ----
  *
- * Counted with perf in the test machine for each timed batch, on the vCPU
+ * Counted with perf in the test machine, in one untimed batch per mode, on the vCPU
  * thread (which is also the VMM's) and on the device's side (its process,
  * or the thread that reads the eventfd): VM exits, exits to userspace,
  * syscalls, context switches, wake-ups issued and CPU time.  None of them
@@ -466,7 +466,7 @@ static struct result {
 	enum dev_kind dev;
 	enum sock sock;
 	enum vmm_kind vmm;
-	bool forwarded, vcpu_poll, coalesced, eventfd;
+	bool vcpu_poll, coalesced, eventfd;
 	bool sustained;	/* SUSTAINED accesses, judged by the batch time */
 	/* results */
 	uint64_t *lat, batch[MAX_REPS];
@@ -487,12 +487,11 @@ static struct result {
 	[USER_EXIT]  = { "userspace_exit_read", "KVM_EXIT_MMIO, answered by the VMM thread",
 			 OP_READ, EXIT_GPA },
 	[FORWARDED]  = { "forwarded_read", "KVM_EXIT_MMIO, forwarded to a device process",
-			 OP_READ, EXIT_GPA, 0, DEV_RECV, SOCK_FWD, VMM_FORWARD, true },
+			 OP_READ, EXIT_GPA, 0, DEV_RECV, SOCK_FWD, VMM_FORWARD },
 	[FWD_POLL]   = { "forwarded_read_polling", "the same, VMM and device busy-poll",
-			 OP_READ, EXIT_GPA, 0, DEV_POLL, SOCK_FWD, VMM_FORWARD_POLL, true },
+			 OP_READ, EXIT_GPA, 0, DEV_POLL, SOCK_FWD, VMM_FORWARD_POLL },
 	[FWD_POSTED] = { "forwarded_posted_write", "KVM_EXIT_MMIO, forwarded without waiting",
-			 OP_WRITE, EXIT_GPA, EXIT_GPA, DEV_RECV, SOCK_FWD, VMM_FORWARD_POSTED,
-			 true },
+			 OP_WRITE, EXIT_GPA, EXIT_GPA, DEV_RECV, SOCK_FWD, VMM_FORWARD_POSTED },
 	[COALESCED]  = { "coalesced_mmio_write", "KVM's coalesced MMIO ring, drained by the VMM",
 			 OP_WRITE, COALESCED_GPA, COALESCED_GPA, .coalesced = true },
 	[IOR_READ]   = { "ioregionfd_read", "ioregionfd read, device: recv engine",
@@ -548,7 +547,6 @@ struct bench_vm {
 	struct kvm_vcpu *vcpu;
 	int socks[NR_SOCKS][2];	/* [0]: KVM's or the VMM's end, [1]: the device's */
 	uint64_t tsc_khz;
-	bool have_poll;
 };
 
 /* Discarded, timed, or counted (untimed: perf's tracepoints cost time). */
@@ -570,7 +568,7 @@ static void one_batch(struct bench_vm *b, struct result *m, int rep,
 	if (m->dev)
 		pid = device_start(&b->socks[m->sock][1], 1, m->dev);
 	vmm = m->vmm;
-	fwd_fd = m->forwarded ? b->socks[SOCK_FWD][0] : -1;
+	fwd_fd = m->vmm != VMM_ANSWER ? b->socks[SOCK_FWD][0] : -1;
 	if (m->coalesced) {
 		ring = (void *)b->vcpu->run +
 		       kvm_check_cap(KVM_CAP_COALESCED_MMIO) * getpagesize();
@@ -672,9 +670,7 @@ static void single_vcpu_modes(void)
 		sched_yield();
 	gfd = bind_shadow(b.vm, shadow_sock, &shadow);
 	kvm_vm_register_coalesced_io(b.vm, COALESCED_GPA, 0x1000, false);
-	b.have_poll = set_vcpu_poll(poll_ns) >= 0;
-	if (b.have_poll) {
-		set_vcpu_poll(0);
+	if (!access(POLL_PARAM, W_OK)) {	/* the polled mode's batches set it */
 		snprintf(poll_what, sizeof(poll_what), "%s, vCPU polls %ld us",
 			 results[IOR_POLL].what, poll_ns / 1000);
 		results[IOR_POLL].what = poll_what;
@@ -703,8 +699,6 @@ static void single_vcpu_modes(void)
 
 	/* Posted writes in bursts, each closed by one read: batching. */
 	pid = device_start(&b.socks[SOCK_IOR][1], 1, DEV_RECV);
-	g_flush = SYNC_GPA;
-	sync_global_to_guest(b.vm, g_flush);
 	for (k = 0; k < BURSTS; k++) {
 		uint64_t n = bursts[k] > 1024 ? bursts[k] : 1024, t0;
 		uint64_t t[MAX_REPS];
