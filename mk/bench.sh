@@ -24,11 +24,18 @@ for b in $(seq "$boots"); do
 	name=bench; [ "$b" = 1 ] || name=bench-$b
 	echo ">> bench: boot $b of $boots"
 	args=${BENCH_ARGS:-}; [ "$b" = 1 ] || args="--bench-only $args"
-	"$top/mk/vm.sh" bench "$name" "/tests/bench-run.sh $args"
-	sed -n '/^@@JSON-BEGIN/,/^@@JSON-END/p' "$results/$name.out" | sed '1d;$d' \
-		>"$results/$name.boot.json"
-	[ -s "$results/$name.boot.json" ] ||
-		{ echo "bench: no results in $results/$name.out" >&2; exit 1; }
+	# A boot the emulator wedged (README) gets one more try.
+	for try in 1 2; do
+		VM_TIMEOUT=${BENCH_VM_TIMEOUT:-2400} "$top/mk/vm.sh" bench "$name" \
+			"/tests/bench-run.sh $args" || true
+		sed -n '/^@@JSON-BEGIN/,/^@@JSON-END/p' "$results/$name.out" | sed '1d;$d' \
+			>"$results/$name.boot.json"
+		[ -s "$results/$name.boot.json" ] && break
+		echo "bench: boot $b (try $try) gave no results: $results/$name.out," \
+		     "kernel log $results/dmesg-$name.txt" >&2
+		cp "$results/$name.out" "$results/$name.try$try.out"
+		[ "$try" = 2 ] && exit 1
+	done
 	jsons+=("$results/$name.boot.json")
 done
 
