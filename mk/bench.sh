@@ -7,7 +7,9 @@
 # and without ioregionfd=on ("qemu_ioregionfd/qemu_proxy").
 # build/results/bench.json: every boot under "boots"; "ratios" and "modes"
 # the median across boots, "ratio_range" the lowest and highest.  Plus
-# bench.{out,dat,svg} (the first boot's console, data and plot).
+# bench.{out,dat,svg} (the first boot's console, data and plot).  Then
+# mk/bench-model.py prices the event counts with published per-event
+# costs: the ratios a real host should see (bench.json "model").
 # Never fails on a missed target: performance is judged by reading the
 # numbers, not by this exit code.
 set -euo pipefail
@@ -52,7 +54,7 @@ path, qemu, accel, boots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 runs = [json.load(open(p)) for p in boots]
 for r in runs:
     r["accel"] = accel
-d = dict(runs[0])
+d = json.loads(json.dumps(runs[0]))  # a copy: "boots" keeps boot 1 as it was
 d["boots"] = runs
 med = lambda xs: statistics.median(xs) if xs else None
 # Each mode's figures and each ratio: the median across boots.
@@ -61,6 +63,15 @@ for m, v in d["modes"].items():
         continue
     d["modes"][m] = {k: med([r["modes"][m][k] for r in runs if r["modes"].get(m)])
                      for k in v}
+# Event counts per access too (they should agree across boots).
+for m, v in (d.get("events_per_access") or {}).items():
+    if v is None:
+        continue
+    d["events_per_access"][m] = {
+        side: {e: med([r["events_per_access"][m][side][e] for r in runs
+                       if r["events_per_access"].get(m)
+                       and r["events_per_access"][m][side][e] is not None]) for e in ev}
+        for side, ev in v.items()}
 d["ratios"], d["ratio_range"] = {}, {}
 for k in runs[0]["ratios"]:
     xs = [r["ratios"][k] for r in runs if r["ratios"].get(k) is not None]
@@ -79,6 +90,8 @@ for k, v in d["ratios"].items():
 print(">> multi-process QEMU, guest register read (median ns): through QEMU %s, "
       "ioregionfd %s" % (off or "n/a", on or "n/a"))
 PY
+# What the counts predict for a real host: bench.json "model".
+python3 "$top/mk/bench-model.py" "$results/bench.json"
 gnuplot -e "dat='$results/bench.dat'; svg='$results/bench.svg'; accel='$accel'" \
 	"$top/mk/bench.gp"
 echo ">> ioregion_lat over the ioregionfd modes (build/results/ioregion_lat.txt):"

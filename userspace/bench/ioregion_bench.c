@@ -1095,6 +1095,24 @@ static void print_json(double tput1, double shared, double per_vcpu)
 	printf("\n\n");
 	print_cdf(&results[IOR_READ]);
 	print_cdf(&results[FORWARDED]);
+	/* Events per access, both sides summed: the plot's table. */
+	for (i = 0; i < NR_MODES; i++) {
+		const struct result *m = &results[i];
+		int sd, e;
+
+		if (!m->valid || !m->ev_accesses)
+			continue;
+		printf("%s", m->name);
+		for (e = EV_EXITS; e <= EV_CSW; e++) {
+			double sum = 0;
+
+			for (sd = 0; sd < NR_SIDES; sd++)
+				if (per_access(m, sd, e) > 0)
+					sum += per_access(m, sd, e);
+			printf(" %.3f", sum);
+		}
+		printf("\n");
+	}
 	printf("@@DAT-END\n");
 }
 
