@@ -13,7 +13,9 @@
 # unpatched kernel shows the same way.  Such a result is reported as
 # "ok ... # XFAIL" and counted as a skip; any other failure of that test
 # still fails.  mk/regress-args.txt gives the few tests that would run for
-# hours under TCG smaller sizes.
+# hours under TCG smaller sizes; mk/regress-long.txt lists the tests that
+# take hours under TCG at any size: they are reported as skipped, with the
+# time they need, unless REGRESS_LONG=1.
 # REGRESS_KERNEL=stock runs the same on the unpatched base tree (the kernel
 # flavour `stock` of mk/kernel.sh), to check an entry of regress-xfail.txt.
 # TAP in build/results/regress.tap (regress-stock.tap); the last line is
@@ -30,6 +32,7 @@ out=$top/build/selftests-$run
 guest=$top/build/guest-$run
 src=$top/build/src/tools/testing/selftests/kvm
 expected=$top/mk/regress-skips.txt
+long=$top/mk/regress-long.txt
 slow=$top/mk/regress-timeouts.txt
 argsfile=$top/mk/regress-args.txt
 xfail=$top/mk/regress-xfail.txt
@@ -60,6 +63,15 @@ fi
 if [ -n "${REGRESS_ONLY:-}" ]; then
 	tests=$(echo "$tests" | grep -E -- "$REGRESS_ONLY" || true)
 	echo ">> REGRESS_ONLY: $(echo $tests)"
+fi
+# Tests too long for the test machine, unless REGRESS_LONG=1: a skip each.
+longskips=()
+if [ -z "${REGRESS_LONG:-}" ]; then
+	for t in $(awk -F'\t' '!/^#/ && NF {print $1}' "$long"); do
+		echo "$tests" | grep -qx -- "$t" || continue
+		tests=$(echo "$tests" | grep -vx -- "$t")
+		longskips+=("$t")
+	done
 fi
 echo ">> building $(echo "$tests" | wc -l) stock x86 KVM selftests (static)"
 rm -rf "$guest"; mkdir -p "$out" "$guest"
@@ -106,6 +118,9 @@ pass=0 fail=0 skip=0 xf=0
 {
 	sed -e '/^@@EXIT/d' "$tap.raw" | xfail_filter
 	for t in "${unbuilt[@]}"; do echo "not ok - kvm/$(basename "$t") # does not build (build/results/$run-build.log)"; done
+	for t in "${longskips[@]}"; do
+		echo "ok - kvm/$t # SKIP $(awk -F'\t' -v t="$t" '$1 == t {print $2}' "$long") (REGRESS_LONG=1 runs it)"
+	done
 } >"$tap"
 while IFS= read -r line; do
 	case $line in
@@ -113,7 +128,7 @@ while IFS= read -r line; do
 	"ok "*"# SKIP"*)
 		skip=$((skip + 1))
 		name=$(echo "$line" | sed 's#.*kvm/\([^ ]*\).*#\1#')
-		grep -q "^$name[[:space:]]" "$expected" ||
+		grep -q "^$name[[:space:]]" "$expected" "$long" ||
 			echo "# unexpected skip, not in mk/regress-skips.txt: $line" | tee -a "$tap" ;;
 	"ok "*) pass=$((pass + 1)) ;;
 	"not ok "*) fail=$((fail + 1)); echo "  $line" ;;
