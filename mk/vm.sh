@@ -22,8 +22,6 @@ ln -s busybox "$root/bin/sh"
 cp "$top/mk/guest/init" "$root/init"; chmod +x "$root/init"
 guestdir=${VM_GUEST:-$build/guest-$flavour}
 [ -d "$guestdir" ] && cp -a "$guestdir/." "$root/tests/"
-printf '%s\n' "$cmd" >"$root/cmd"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$name.cpio.gz"
 
 # VM_CPU: e.g. max,vgif=off; VM_TCG: TCG's options, e.g. thread=single
 accel="-accel tcg${VM_TCG:+,$VM_TCG} -cpu ${VM_CPU:-max}"
@@ -31,6 +29,10 @@ if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	accel="-accel kvm -cpu host"	# nested virtualization on the host
 fi
 echo "$accel" | awk '{print $2}' | sed 's/[,=].*//' >"$results/accel-$name.txt"
+# The test machine knows what runs it: /accel (tcg or kvm).
+cp "$results/accel-$name.txt" "$root/accel"
+printf '%s\n' "$cmd" >"$root/cmd"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$name.cpio.gz"
 append="console=ttyS0 panic=-1 oops=panic loglevel=6 kasan_multi_shot nokaslr"
 # VM_QEMU: another emulator binary (default: Debian 12's QEMU 7.2).
 qemu=("${VM_QEMU:-qemu-system-x86_64}" $accel -smp 2 -m 4G -no-reboot -display none
