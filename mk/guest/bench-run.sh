@@ -8,7 +8,9 @@
 cd /tests || exit 1
 only=
 [ "${1:-}" = --bench-only ] && { only=1; shift; }
-./ioregion_bench "$@" || exit 1
+# The accelerator that runs the test machine (mk/vm.sh): tcg or kvm.
+accel=$(cat /accel 2>/dev/null || echo unknown)
+./ioregion_bench -a "$accel" "$@" || exit 1
 [ -n "$only" ] && exit 0
 ./ioregion_lat >/tmp/lat.out 2>&1 &
 lat=$!
