@@ -34,7 +34,7 @@ set ylabel "fraction of accesses"
 set logscale x
 unset logscale y
 set yrange [0:1]
-set key bottom right
+set key bottom right noenhanced
 plot dat index 2 using 1:2 with steps lw 2 lc rgb "#4477aa" title "ioregionfd_read", \
      ''  index 3 using 1:2 with steps lw 2 lc rgb "#cc6677" title "forwarded_read"
 
@@ -43,13 +43,13 @@ unset xlabel
 set ylabel "events (log)"
 unset logscale x
 set logscale y
-set yrange [0.01:*]
+set yrange [0.01:1000]
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.7 border -1
 set boxwidth 0.9
 set xtics rotate by -35 noenhanced font ",9"
-set key top left font ",9"
+set key top left noenhanced font ",8" opaque box
 plot dat index 4 using 2:xtic(1) title "VM exits" lc rgb "#4477aa", \
      ''  index 4 using 3 title "exits to userspace" lc rgb "#cc6677", \
      ''  index 4 using 4 title "system calls" lc rgb "#ddaa33", \
