@@ -33,7 +33,8 @@
  * load to look at with ioregion_lat or perf.  -m scaling runs only the
  * scaling series (1 and 2 vCPUs, one fd or one each); -m scaling_exit the
  * same reads answered at KVM_EXIT_MMIO, without ioregionfd: whether the
- * test machine's emulator runs two nested vCPUs at once (README).
+ * test machine's emulator runs two nested vCPUs at once (README; without
+ * -a tcg, which puts the vCPU threads on one CPU).
  *
  * Built with the KVM selftest library (see mk/selftests.sh); `make bench`
  * runs it in the test machine booted with the `bench` kernel.
@@ -830,7 +831,7 @@ enum { T_ONE, T_SHARED, T_EACH, NR_TPUT };
 
 /*
  * Two vCPUs in nested guests at once is where QEMU TCG, the test
- * machine's emulator, fails (README, "The test machine's emulator"): a
+ * machine's emulator, fails (README, "Known emulator defect"): a
  * triple fault, a vCPU looping on an exception in the nested guest, or
  * the whole test machine halted.  The series runs in a process of its own
  * with a deadline, so that a failure costs its figures only; the same
@@ -857,7 +858,9 @@ static bool scaling_series(bool exits, double tput[NR_TPUT], char *err, size_t l
 	}
 	close(p[1]);
 	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
-	n = poll(&pfd, 1, SCALING_TIMEOUT_S * 1000);
+	do
+		n = poll(&pfd, 1, SCALING_TIMEOUT_S * 1000);
+	while (n < 0 && errno == EINTR);
 	if (n == 1 && read(p[0], tput, NR_TPUT * sizeof(*tput)) ==
 		      (ssize_t)(NR_TPUT * sizeof(*tput))) {
 		close(p[0]);
