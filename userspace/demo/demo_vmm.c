@@ -597,22 +597,71 @@ static void dump_vcpu(struct vmm *v, const char *what)
 		r.rip, r.rsp, r.rflags, s.cr0, s.cr2, s.cr3);
 }
 
+/*
+ * The device process can die while the guest is not using COM1, e.g. with
+ * its driver waiting for a THR-empty interrupt that only the device would
+ * raise: no access then fails, and only SIGCHLD says so.  The handler
+ * makes KVM_RUN return (immediate_exit covers a signal that comes just
+ * before it is entered); run_guest() then looks at the device.
+ */
+static struct kvm_run *sigchld_run;
+static volatile sig_atomic_t child_exited;
+
+static void on_sigchld(int sig)
+{
+	child_exited = 1;
+	if (sigchld_run)
+		sigchld_run->immediate_exit = 1;
+}
+
+static void watch_device(struct vmm *v)
+{
+	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
+
+	sigchld_run = v->run;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGCHLD, &sa, NULL))
+		die("SIGCHLD", errno);
+}
+
+/* Before kvm_run goes: no more SIGCHLD handling (waitpid() still works). */
+static void unwatch_device(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigchld_run = NULL;
+}
+
+/* After a SIGCHLD: whether COM1's device process is gone (and reaped). */
+static bool device_died(struct vmm *v, int *status)
+{
+	child_exited = 0;
+	v->run->immediate_exit = 0;
+	return v->dev_pid > 0 && waitpid(v->dev_pid, status, WNOHANG) == v->dev_pid;
+}
+
 /* Returns the process's exit status once the guest is done. */
 /*
- * -r: the device failed an access.  Replace it: a new process, COM1 moved
- * to its socket and to a fresh ordering group (a clean shadow) that holds
- * the old one's record of the driver's programming, new irqfds.  The
- * access that failed is completed as the new UART would answer it
- * straight after taking over (a write is lost with the old device).
+ * -r: the device failed an access, or died.  Replace it: a new process,
+ * COM1 moved to its socket and to a fresh ordering group (a clean shadow)
+ * that holds the old one's record of the driver's programming, new
+ * irqfds.  An access that failed (@failed) is completed as the new UART
+ * would answer it straight after taking over (a write is lost with the
+ * old device).  @reaped: the old process is dead and waited for already.
  */
-static void restart_device(struct vmm *v)
+static void restart_device(struct vmm *v, bool failed, bool reaped)
 {
 	typeof(v->run->ioregionfd_failure) *f = &v->run->ioregionfd_failure;
 	pid_t old = v->dev_pid;
 	int ret;
 
-	kill(old, SIGKILL);
-	waitpid(old, NULL, 0);
+	if (!reaped) {
+		kill(old, SIGKILL);
+		waitpid(old, NULL, 0);
+	}
 	ret = ioregion_irq_release(v->vm_fd, COM1_GSI, v->irq_fd, v->resample_fd);
 	if (ret)
 		die("releasing the old device's irqfds", -ret);
@@ -620,7 +669,7 @@ static void restart_device(struct vmm *v)
 	v->restarts++;
 	fprintf(stderr, "demo_vmm: COM1's device restarted (process %d replaces %d); the guest goes on\n",
 		v->dev_pid, old);
-	if (!f->is_write)
+	if (failed && !f->is_write)
 		f->data = f->addr == COM1 + 5 ? 0x60 :	/* LSR: transmitter empty */
 			  f->addr == COM1 + 2 ? 0x01 : 0;	/* IIR: nothing pending */
 }
@@ -628,14 +677,25 @@ static void restart_device(struct vmm *v)
 static int run_guest(struct vmm *v)
 {
 	struct kvm_run *run = v->run;
+	int status;
 	uint8_t *p;
 	uint32_t i;
 
 	for (;;) {
 		if (ioctl(v->vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno != EINTR && errno != EAGAIN)
+				die("KVM_RUN", errno);
+			if (!child_exited || !device_died(v, &status))
 				continue;
-			die("KVM_RUN", errno);
+			fprintf(stderr, "demo_vmm: COM1's device process %d died (%s %d) while the guest was not using it\n",
+				v->dev_pid, WIFSIGNALED(status) ? "signal" : "exit status",
+				WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			if (!v->restart) {
+				v->dev_pid = 0;	/* reaped: nothing to kill */
+				return 3;
+			}
+			restart_device(v, false, true);
+			continue;
 		}
 		v->exits++;
 		switch (run->exit_reason) {
@@ -659,7 +719,7 @@ static int run_guest(struct vmm *v)
 			report_failure(run);
 			if (!v->restart)
 				return 3;
-			restart_device(v);
+			restart_device(v, true, false);
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			fprintf(stderr, "demo_vmm: KVM internal error, suberror %u\n",
@@ -689,7 +749,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: demo_vmm [-m inline|forwarded|ioregionfd] [-e recv|uring] [-M MiB]\n"
 		"                [-a 'kernel args'] [-r] [-v] bzImage initramfs\n"
-		"  -r  ioregionfd: restart COM1's device process if it fails\n");
+		"  -r  ioregionfd: restart COM1's device process if it fails or dies\n");
 	exit(2);
 }
 
@@ -764,6 +824,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "demo_vmm: booting %s (%llu MiB): %s\n", argv[optind],
 		(unsigned long long)v.mem_size >> 20, cmdline);
 
+	if (v.mode != INLINE)
+		watch_device(&v);
 	start = now_s();
 	rc = run_guest(&v);
 	fprintf(stderr, "demo_vmm: %s after %.1f s; %llu exits to the VMM, %llu of them COM1's, %llu other ports, %llu MMIO\n",
@@ -772,6 +834,7 @@ int main(int argc, char **argv)
 		(unsigned long long)v.other_io, (unsigned long long)v.mmio);
 
 	/* Letting go of the VM lets go of the device's socket: it exits. */
+	unwatch_device();
 	close(v.vcpu_fd);
 	munmap(v.run, v.run_size);
 	close(v.vm_fd);

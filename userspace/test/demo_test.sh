@@ -4,7 +4,8 @@
 # killing the device mid-run makes the VMM report the failure exit and stop
 # with a non-zero status, without hanging; over ioregionfd the guest's LSR
 # polling is answered from the shadow; with -r the VMM replaces a device
-# that dies and the guest goes on.  TAP.
+# that dies and the guest goes on; a device that dies while the guest
+# leaves COM1 alone is noticed all the same.  TAP.
 cd "$(dirname "$0")"
 vmm="./demo_vmm"
 img="demo/bzImage demo/initramfs.cpio.gz"
@@ -15,7 +16,9 @@ result() { # ok? description
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
 }
-show() { sed 's/^/# /' "$1" | tail -n "${2:-15}"; }
+# show FILE [N]: its last N lines as TAP comments, each ended (the guest's
+# last line may lack its newline).
+show() { awk '{ print "# " $0 }' "$1" | tail -n "${2:-15}"; }
 # wait_tick FILE N: until the guest has printed tick N there (5 minutes at
 # most), or the VMM (pid $vpid) has gone.
 wait_tick() {
@@ -31,7 +34,7 @@ confined() {
 		grep -q '^Seccomp:[[:space:]]*2' /proc/$1/status
 }
 echo "TAP version 13"
-echo "1..8"
+echo "1..10"
 
 # 1, 2: boot to init and power off; only the out-of-process modes.
 for m in ioregionfd forwarded; do
@@ -80,9 +83,11 @@ fi
 show $t/kill.out 4
 [ "$rc" != hung ] && [ "$rc" != 0 ]
 result $? "killing the device mid-run: the VMM exits non-zero within 60 s (exit $rc)"
-grep -qE 'KVM_EXIT_IOREGIONFD_FAILURE: (read|write) of 1 byte\(s\) at port 0x3f[89a-f]: .*\(reason [1-5],' \
+# The access that failed; or, when the device died between the guest's
+# accesses to COM1 (its driver waiting for an interrupt), its death.
+grep -qE 'KVM_EXIT_IOREGIONFD_FAILURE: (read|write) of 1 byte\(s\) at port 0x3f[89a-f]: .*\(reason [1-5],|COM1.s device process [0-9]+ died \(signal 9\)' \
 	$t/kill.out
-result $? "... and reports KVM_EXIT_IOREGIONFD_FAILURE naming the access and why"
+result $? "... and says why: KVM_EXIT_IOREGIONFD_FAILURE naming the access, or the device's death"
 # 7, 8: -r: the device is killed mid-run; the VMM starts a new one, moves
 # COM1 to it with the driver's programming, and the guest keeps printing.
 $vmm -m ioregionfd -r -a "quiet workload=forever" $img >$t/restart.out 2>&1 &
@@ -103,5 +108,49 @@ grep -qE "ioregionfd demo: tick $want[^0-9]" $t/restart.out &&
 	grep -q 'took over COM1 as its predecessor left it' $t/restart.out
 result $? "-r: device $dpid killed at tick ${killed_at:-?}; the VMM restarted it as ${npid:-?} and the guest printed on to tick $want"
 result $new_confined "-r: the new device process is confined too"
+
+# 9, 10: the device dies while the guest does not touch COM1: no access
+# fails, and the VMM must notice anyway - stop, or with -r replace it.
+# wait_for FILE REGEX: until it appears there (60 s at most) or the VMM
+# (pid $vpid) has gone.
+wait_for() {
+	local i=0
+	while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null && ! grep -qE "$2" "$1"; do
+		sleep 0.5; i=$((i + 1))
+	done
+}
+for r in "" -r; do
+	$vmm -m ioregionfd $r -a "quiet workload=idle" $img >$t/idle.out 2>&1 &
+	vpid=$!
+	i=0
+	while [ $i -lt 600 ] && kill -0 $vpid 2>/dev/null &&
+	      ! grep -q 'ioregionfd demo: idle' $t/idle.out 2>/dev/null; do
+		sleep 0.5; i=$((i + 1))
+	done
+	dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/idle.out | head -n 1)
+	[ -n "$dpid" ] && kill -9 "$dpid"
+	if [ -z "$r" ]; then
+		wait_for $t/idle.out 'died'
+		i=0
+		while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+		if kill -0 $vpid 2>/dev/null; then
+			kill -9 $vpid; wait $vpid; rc=hung
+		else
+			wait $vpid; rc=$?
+		fi
+		show $t/idle.out 3
+		[ "$rc" != hung ] && [ "$rc" != 0 ] &&
+			grep -qE "COM1.s device process $dpid died \(signal 9\)" $t/idle.out
+		result $? "device $dpid killed while the guest leaves COM1 alone: the VMM says so and exits non-zero within 60 s (exit $rc)"
+	else
+		wait_for $t/idle.out "device restarted \(process [0-9]+ replaces $dpid\)"
+		alive=1
+		kill -0 $vpid 2>/dev/null && alive=0
+		kill -9 $vpid 2>/dev/null; wait $vpid 2>/dev/null
+		show $t/idle.out 3
+		[ $alive = 0 ] && grep -qE "device restarted \(process [0-9]+ replaces $dpid\)" $t/idle.out
+		result $? "-r: device $dpid killed while the guest leaves COM1 alone: the VMM replaces it within 60 s and runs on"
+	fi
+done
 rm -rf $t
 exit $failed
