@@ -14,11 +14,11 @@ emulator distorts.
 The per-event costs and where they come from:
   vm_exits          a VM exit handled in the kernel and the re-entry:
                     VMRUN to #VMEXIT back in KVM, 1344-1376 cycles on an
-                    AMD host (Michael Roth, LKML, 2020-12, "KVM: SVM: use
-                    vmsave/vmload for saving/restoring additional host
-                    state", lkml.iu.edu/hypermail/linux/kernel/2012.2/00527.html);
+                    AMD host, in a KVM_RUN round trip timed cycle by cycle
+                    on LKML in 2020-12 (a thread on SVM's VMLOAD/VMSAVE of
+                    host state: lkml.iu.edu/hypermail/linux/kernel/2012.2/00527.html);
                     at 3 GHz 450 ns, and the whole KVM_RUN round trip of
-                    2528 cycles (850 ns) as the slow value
+                    2528-2576 cycles (850 ns) as the slow value
   userspace_exits   on top of that, leaving KVM_RUN for the VMM and coming
                     back: the ioctl's entry and exit, 576 + 576 cycles in the
                     same measurement (400 ns)
