@@ -28,6 +28,17 @@ wait_tick() {
 		sleep 0.5; i=$((i + 1))
 	done
 }
+# vmm_exit: wait up to 60 s for the VMM (pid $vpid) to exit; rc is its
+# status, or "hung" (it is killed then).
+vmm_exit() {
+	local i=0
+	while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+	if kill -0 $vpid 2>/dev/null; then
+		kill -9 $vpid; wait $vpid; rc=hung
+	else
+		wait $vpid; rc=$?
+	fi
+}
 # confined PID: the process runs as nobody under a seccomp filter.
 confined() {
 	[ -n "$1" ] && grep -q '^Uid:[[:space:]]*65534' /proc/$1/status &&
@@ -73,13 +84,7 @@ dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/kill.out)
 confined "$dpid"
 result $? "ioregionfd: the device process runs as nobody under a seccomp filter (pid ${dpid:-?})"
 [ -n "$dpid" ] && kill -9 "$dpid"
-i=0
-while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
-if kill -0 $vpid 2>/dev/null; then
-	kill -9 $vpid; wait $vpid; rc=hung
-else
-	wait $vpid; rc=$?
-fi
+vmm_exit
 show $t/kill.out 4
 [ "$rc" != hung ] && [ "$rc" != 0 ]
 result $? "killing the device mid-run: the VMM exits non-zero within 60 s (exit $rc)"
@@ -130,14 +135,7 @@ for r in "" -r; do
 	dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/idle.out | head -n 1)
 	[ -n "$dpid" ] && kill -9 "$dpid"
 	if [ -z "$r" ]; then
-		wait_for $t/idle.out 'died'
-		i=0
-		while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
-		if kill -0 $vpid 2>/dev/null; then
-			kill -9 $vpid; wait $vpid; rc=hung
-		else
-			wait $vpid; rc=$?
-		fi
+		vmm_exit
 		show $t/idle.out 3
 		[ "$rc" != hung ] && [ "$rc" != 0 ] &&
 			grep -qE "COM1.s device process $dpid died \(signal 9\)" $t/idle.out
