@@ -19,15 +19,17 @@ result() { # ok? description
 # show FILE [N]: its last N lines as TAP comments, each ended (the guest's
 # last line may lack its newline).
 show() { awk '{ print "# " $0 }' "$1" | tail -n "${2:-15}"; }
-# wait_tick FILE N: until the guest has printed tick N there (5 minutes at
-# most), or the VMM (pid $vpid) has gone.
-wait_tick() {
+# wait_for FILE REGEX [SECONDS]: until REGEX appears in FILE (SECONDS, 60
+# by default, at most), or the VMM (pid $vpid) has gone.
+wait_for() {
 	local i=0
-	while [ $i -lt 600 ] && kill -0 $vpid 2>/dev/null &&
-	      ! grep -qE "ioregionfd demo: tick $2[^0-9]" "$1"; do
+	while [ $i -lt $((${3:-60} * 2)) ] && kill -0 $vpid 2>/dev/null &&
+	      ! grep -qE "$2" "$1" 2>/dev/null; do
 		sleep 0.5; i=$((i + 1))
 	done
 }
+# wait_tick FILE N: until the guest has printed tick N there (5 minutes).
+wait_tick() { wait_for "$1" "ioregionfd demo: tick $2[^0-9]" 300; }
 # vmm_exit: wait up to 60 s for the VMM (pid $vpid) to exit; rc is its
 # status, or "hung" (it is killed then).
 vmm_exit() {
@@ -116,22 +118,10 @@ result $new_confined "-r: the new device process is confined too"
 
 # 9, 10: the device dies while the guest does not touch COM1: no access
 # fails, and the VMM must notice anyway - stop, or with -r replace it.
-# wait_for FILE REGEX: until it appears there (60 s at most) or the VMM
-# (pid $vpid) has gone.
-wait_for() {
-	local i=0
-	while [ $i -lt 120 ] && kill -0 $vpid 2>/dev/null && ! grep -qE "$2" "$1"; do
-		sleep 0.5; i=$((i + 1))
-	done
-}
 for r in "" -r; do
 	$vmm -m ioregionfd $r -a "quiet workload=idle" $img >$t/idle.out 2>&1 &
 	vpid=$!
-	i=0
-	while [ $i -lt 600 ] && kill -0 $vpid 2>/dev/null &&
-	      ! grep -q 'ioregionfd demo: idle' $t/idle.out 2>/dev/null; do
-		sleep 0.5; i=$((i + 1))
-	done
+	wait_for $t/idle.out 'ioregionfd demo: idle' 300
 	dpid=$(sed -n 's/.*COM1 served by process \([0-9]*\) .*/\1/p' $t/idle.out | head -n 1)
 	[ -n "$dpid" ] && kill -9 "$dpid"
 	if [ -z "$r" ]; then
