@@ -836,9 +836,9 @@ enum { T_ONE, T_SHARED, T_EACH, NR_TPUT };
  * the whole test machine halted.  The series runs in a process of its own
  * with a deadline, so that a failure costs its figures only; the same
  * series with @exits (no ioregionfd anywhere) shows the emulator's part.
- * Returns false, with why in @err, if it did not finish.
+ * Returns false, with why in scaling_err, if it did not finish.
  */
-static bool scaling_series(bool exits, double tput[NR_TPUT], char *err, size_t len)
+static bool scaling_series(bool exits, double tput[NR_TPUT])
 {
 	struct pollfd pfd;
 	int p[2], status, n;
@@ -872,10 +872,10 @@ static bool scaling_series(bool exits, double tput[NR_TPUT], char *err, size_t l
 		kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	if (!n)
-		snprintf(err, len, "no result in %d s: a vCPU did not come back",
-			 SCALING_TIMEOUT_S);
+		snprintf(scaling_err, sizeof(scaling_err),
+			 "no result in %d s: a vCPU did not come back", SCALING_TIMEOUT_S);
 	else
-		snprintf(err, len, "the series failed (%s %d)",
+		snprintf(scaling_err, sizeof(scaling_err), "the series failed (%s %d)",
 			 WIFSIGNALED(status) ? "signal" : "exit status",
 			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	memset(tput, 0, NR_TPUT * sizeof(*tput));
@@ -1147,7 +1147,7 @@ static int scaling_only(bool exits)
 {
 	double t[NR_TPUT];
 
-	if (!scaling_series(exits, t, scaling_err, sizeof(scaling_err))) {
+	if (!scaling_series(exits, t)) {
 		printf("scaling%s: %s\n", exits ? "_exit" : "", scaling_err);
 		return 1;
 	}
@@ -1206,7 +1206,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("single-vCPU modes done; scaling\n");
-	scaling_series(false, t, scaling_err, sizeof(scaling_err));
+	scaling_series(false, t);
 	print_table(t[T_ONE], t[T_SHARED], t[T_EACH]);
 	print_json(t[T_ONE], t[T_SHARED], t[T_EACH]);
 	return 0;

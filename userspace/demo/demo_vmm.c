@@ -650,15 +650,15 @@ static bool device_died(struct vmm *v, int *status)
  * that holds the old one's record of the driver's programming, new
  * irqfds.  An access that failed (@failed) is completed as the new UART
  * would answer it straight after taking over (a write is lost with the
- * old device).  @reaped: the old process is dead and waited for already.
+ * old device); without one, the old process died and is reaped already.
  */
-static void restart_device(struct vmm *v, bool failed, bool reaped)
+static void restart_device(struct vmm *v, bool failed)
 {
 	typeof(v->run->ioregionfd_failure) *f = &v->run->ioregionfd_failure;
 	pid_t old = v->dev_pid;
 	int ret;
 
-	if (!reaped) {
+	if (failed) {
 		kill(old, SIGKILL);
 		waitpid(old, NULL, 0);
 	}
@@ -694,7 +694,7 @@ static int run_guest(struct vmm *v)
 				v->dev_pid = 0;	/* reaped: nothing to kill */
 				return 3;
 			}
-			restart_device(v, false, true);
+			restart_device(v, false);
 			continue;
 		}
 		v->exits++;
@@ -719,7 +719,7 @@ static int run_guest(struct vmm *v)
 			report_failure(run);
 			if (!v->restart)
 				return 3;
-			restart_device(v, true, false);
+			restart_device(v, true);
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			fprintf(stderr, "demo_vmm: KVM internal error, suberror %u\n",
