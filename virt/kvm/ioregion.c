@@ -4,10 +4,10 @@
  * descriptors, without a return to the VMM.
  *
  * KVM_SET_IOREGION binds a range to a connected AF_UNIX stream or seqpacket
- * socket (read_fd and write_fd name the same socket).  A guest access to the range becomes a
- * struct ioregionfd_cmd written by the vCPU thread; for reads and non-posted
- * writes the vCPU then waits for the struct ioregionfd_resp that carries the
- * same tag (include/uapi/linux/ioregion.h).
+ * socket (read_fd and write_fd name the same socket).  A guest access to
+ * the range becomes a struct ioregionfd_cmd written by the vCPU thread; for
+ * reads and non-posted writes the vCPU then waits for the struct
+ * ioregionfd_resp that carries the same tag (include/uapi/linux/ioregion.h).
  *
  * Where the work happens:
  *  - Posted MMIO writes are sent from the io bus handler, never blocking.
@@ -767,10 +767,6 @@ static bool ioregion_poll(struct ioregion_chan *chan, int seen, u64 stop)
 }
 
 /*
- * Wait for the response to @w; 0, -EINTR, or why the channel died.  With
- * @nowait, only take what is there already: -EAGAIN if it is not.
- */
-/*
  * A vCPU sleeping on chan->wq for @w's response.  It sleeps exclusively:
  * a wakeup of the socket wakes one such vCPU to read for all of them, and
  * a response wakes only the vCPU it answers (keyed by its waiter).  A
@@ -818,6 +814,10 @@ static long ioregion_sleep(struct ioregion_chan *chan,
 	return timeout;
 }
 
+/*
+ * Wait for the response to @w; 0, -EINTR, or why the channel died.  With
+ * @nowait, only take what is there already: -EAGAIN if it is not.
+ */
 static int ioregion_wait(struct kvm_ioregion_waiter *w, bool nowait)
 {
 	unsigned int poll_ns = READ_ONCE(ioregion_poll_ns);
@@ -951,7 +951,8 @@ static void ioregion_sb_record(struct kvm_ioregion_posted *p,
 }
 
 /* A fence through @chan is over: nothing of @vcpu's is pending there. */
-static void ioregion_sb_fenced(struct kvm_vcpu *vcpu, struct ioregion_chan *chan)
+static void ioregion_sb_fenced(struct kvm_vcpu *vcpu,
+			       struct ioregion_chan *chan)
 {
 	int i;
 
