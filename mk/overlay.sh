@@ -20,10 +20,10 @@
 # overlay.sh export GITDIR PRISTINE TREE
 #   Builds a git repo holding the base version of the touched files, commits
 #   the series one commit at a time, ready for git format-patch.
-# overlay.sh import GITDIR
+# overlay.sh import GITDIR [DEST]
 #   The reverse: rewrites patches/ (series, messages, diffs) and the new
 #   files from the commits base..HEAD of GITDIR (an exported repo, edited
-#   with git rebase -i and friends).
+#   with git rebase -i and friends), in this repo or under DEST.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 series=$top/patches/series
@@ -111,10 +111,11 @@ git_diff() { # git from to path...
 }
 
 cmd_import() {
-	local git=$1 c n=0 name subj f up new last
+	local git=$1 dest=${2:-$top} c n=0 name subj f up new last
 	git -C "$git" rev-parse -q --verify base >/dev/null ||
 		{ echo "overlay: $git has no tag base" >&2; exit 1; }
-	rm -f "$top"/patches/[0-9][0-9][0-9][0-9]-*.msg "$top"/patches/[0-9][0-9][0-9][0-9]-*.diff
+	mkdir -p "$dest/patches"
+	rm -f "$dest"/patches/[0-9][0-9][0-9][0-9]-*.msg "$dest"/patches/[0-9][0-9][0-9][0-9]-*.diff
 	{
 		echo "# The ioregionfd patch series, in order.  See mk/overlay.sh for the format."
 		for c in $(git -C "$git" rev-list --reverse base..HEAD); do
@@ -125,7 +126,7 @@ cmd_import() {
 				tr 'A-Z' 'a-z' | sed -e 's/[^a-z0-9]\+/-/g' -e 's/^-//' -e 's/-$//' |
 				awk -F- '{ s = $1; for (i = 2; i <= NF && length(s) + length($i) < 40; i++)
 					s = s "-" $i; print s }')")
-			git -C "$git" log -1 --format=%B "$c" | sed -e '${/^$/d}' >"$top/patches/$name.msg"
+			git -C "$git" log -1 --format=%B "$c" | sed -e '${/^$/d}' >"$dest/patches/$name.msg"
 			echo; echo "commit $name.msg"
 			up=(); new=()
 			while read -r f; do
@@ -135,22 +136,22 @@ cmd_import() {
 					# Changed again later: an earlier version (a stage).
 					last=$(git -C "$git" rev-list -1 "$c..HEAD" -- "$f")
 					if [ -n "$last" ]; then new+=("$f"); else
-						mkdir -p "$top/$(dirname "$f")"
-						git -C "$git" show "HEAD:$f" >"$top/$f"
+						mkdir -p "$dest/$(dirname "$f")"
+						git -C "$git" show "HEAD:$f" >"$dest/$f"
 						echo "file $f"
 					fi
 				fi
 			done < <(git -C "$git" diff --no-renames --name-only "$c^" "$c")
 			if [ ${#new[@]} -gt 0 ]; then
-				git_diff "$git" "$c^" "$c" "${new[@]}" >"$top/patches/$name-stage.diff"
+				git_diff "$git" "$c^" "$c" "${new[@]}" >"$dest/patches/$name-stage.diff"
 				echo "stage $name-stage.diff"
 			fi
 			if [ ${#up[@]} -gt 0 ]; then
-				git_diff "$git" "$c^" "$c" "${up[@]}" >"$top/patches/$name.diff"
+				git_diff "$git" "$c^" "$c" "${up[@]}" >"$dest/patches/$name.diff"
 				echo "diff $name.diff"
 			fi
 		done
-	} >"$series"
+	} >"$dest/patches/series"
 	echo "overlay: imported $n commits into patches/"
 }
 
@@ -158,5 +159,5 @@ case ${1:-} in
 apply) shift; cmd_apply "$@" ;;
 export) shift; cmd_export "$@" ;;
 import) shift; cmd_import "$@" ;;
-*) echo "usage: $0 apply TREE PRISTINE | export GITDIR PRISTINE TREE | import GITDIR" >&2; exit 2 ;;
+*) echo "usage: $0 apply TREE PRISTINE | export GITDIR PRISTINE TREE | import GITDIR [DEST]" >&2; exit 2 ;;
 esac

@@ -2,7 +2,8 @@
 # mk/patches.sh: export the feature as a git format-patch series against
 # the base tree into build/patches/, run the base tree's checkpatch.pl
 # --strict on it (fail on any ERROR or WARNING), check that the series
-# applies with git am to a pristine copy of the base tree, and that it is
+# applies with git am to a pristine copy of the base tree, that exporting
+# and importing it again (mk/overlay.sh) changes nothing, and that it is
 # bisectable: every prefix of the applied series builds (the kernel with
 # W=1, no warning in the feature's files, and the ioregionfd selftests that
 # prefix has), incrementally in build/obj-bisect.  The first run builds a kernel
@@ -16,6 +17,19 @@ git=$build/patches-git
 PREPARE_ONLY=1 "$top/mk/kernel.sh" >/dev/null
 echo ">> exporting the series"
 "$top/mk/overlay.sh" export "$git" "$build/pristine" "$build/src"
+# The series is edited as git history and imported back (mk/overlay.sh):
+# importing what was just exported must give back patches/ and the new
+# files exactly, or one of the two directions lost something.
+echo ">> export and import give back the same series"
+rt=$build/patches-roundtrip
+rm -rf "$rt"
+"$top/mk/overlay.sh" import "$git" "$rt" >/dev/null
+diff -r -x cover-letter.txt "$top/patches" "$rt/patches" >&2 ||
+	{ echo "patches: importing the exported series changes patches/" >&2; exit 1; }
+for f in $(sed -n 's/^file //p' "$top/patches/series"); do
+	cmp -s "$top/$f" "$rt/$f" ||
+		{ echo "patches: importing the exported series changes $f" >&2; exit 1; }
+done
 git -C "$git" config branch."$(git -C "$git" branch --show-current)".description \
 	"$(cat "$top/patches/cover-letter.txt")"
 rm -rf "$out"
