@@ -8,7 +8,7 @@ FLAVOUR ?= test
 CMD ?=
 MODE ?=
 
-.PHONY: help deps kernel selftests vm check soak regress bench run patches lib install clean
+.PHONY: help deps kernel selftests vm check soak regress bench run patches patch-test lib install clean
 
 help:
 	@echo "make deps      install what is missing from Debian's packages"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench     every MMIO path side by side -> build/results/bench.*"
 	@echo "make run       the demo: Linux guest, COM1 three ways [MODE=...]"
 	@echo "make patches   the series as git format-patch in build/patches/"
+	@echo "make patch-test N=n [TESTS=...]  patches 1-n's selftests on their kernel"
 	@echo "make lib       libioregion (userspace/) in build/userspace/"
 	@echo "make install   libioregion into DESTDIR/prefix (default /usr/local)"
 	@echo "make clean     remove build/"
@@ -56,6 +57,13 @@ run: deps
 
 patches: deps
 	@mk/patches.sh
+
+# The first N patches of the series (as make patches applied it) pass their
+# own ioregionfd selftests, on their own kernel, in the test machine.
+N ?=
+TESTS ?=
+patch-test: deps
+	@mk/patch-test.sh $(N) $(TESTS)
 
 # The library alone needs only its own build dependencies.
 lib:
