@@ -12,6 +12,7 @@
 # and checks the kernel log.  A first build takes about 15 min on 2 cores.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/mk/prefix.sh"
 build=$top/build
 am=$build/am-check
 n=${1:?usage: mk/patch-test.sh N [TEST...]}; shift
@@ -27,8 +28,7 @@ wt=$build/patch-test-tree
 git -C "$wt" checkout -q --detach "$c"
 echo ">> patch-test: patches 1-$n, up to \"$(git -C "$wt" log -1 --format=%s "$c")\""
 
-st=$wt/tools/testing/selftests/kvm
-have=$(sed -n 's/^TEST_GEN_PROGS_x86 += \(x86\/ioregionfd_[a-z_]*\)$/\1/p' "$st/Makefile.kvm" | tr '\n' ' ')
+have=$(prefix_tests "$wt")
 tests=${*:-$have}
 [ -n "$tests" ] || { echo "patch-test: patches 1-$n add no ioregionfd selftest" >&2; exit 1; }
 for t in $tests; do
@@ -44,14 +44,11 @@ make -s -C "$wt" O="$obj" CC="$cc" olddefconfig
 echo ">> building the kernel of that prefix ($obj)"
 make -s -C "$wt" O="$obj" CC="$cc" -j"$(nproc)" bzImage >"$obj/build.log" 2>&1 ||
 	{ grep -E 'error|Error' "$obj/build.log" | head -n 20 >&2; echo "patch-test: kernel does not build" >&2; exit 1; }
-make -s -C "$wt" O="$obj" headers_install INSTALL_HDR_PATH="$obj/usr"
 
 echo ">> building $tests"
 rm -rf "$build/patch-test-selftests"
-make -s -C "$st" -j"$(nproc)" OUTPUT="$build/patch-test-selftests" \
-	INSTALL_HDR_PATH="$obj/usr" KHDR_INCLUDES="-isystem $obj/usr/include" \
-	EXTRA_CFLAGS="-static -Werror" USERLDFLAGS=-static \
-	TEST_GEN_PROGS_x86="$have" TEST_GEN_PROGS_EXTENDED_x86= >"$obj/selftests.log" 2>&1 ||
+prefix_build_tests "$wt" "$obj" "$build/patch-test-selftests" "$have" \
+	"-static -Werror" -static >"$obj/selftests.log" 2>&1 ||
 	{ grep -E 'error' "$obj/selftests.log" | head -n 20 >&2; echo "patch-test: selftests do not build" >&2; exit 1; }
 
 guest=$build/guest-patchtest

@@ -10,6 +10,7 @@
 # from scratch (about 10 min on 2 cores); PATCHES_NO_BISECT=1 skips it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/mk/prefix.sh"
 build=$top/build
 out=$build/patches
 git=$build/patches-git
@@ -111,15 +112,10 @@ if [ -z "${PATCHES_NO_BISECT:-}" ]; then
 			echo "patches: prefix $i: warnings in the feature's files ($log)" >&2
 			exit 1
 		fi
-		st=$am/tools/testing/selftests/kvm
-		tests=$(sed -n 's/^TEST_GEN_PROGS_x86 += \(x86\/ioregionfd_[a-z_]*\)$/\1/p' \
-			"$st/Makefile.kvm" | tr '\n' ' ')
+		tests=$(prefix_tests "$am")
 		[ -n "$tests" ] || continue
-		if ! { make -C "$am" O="$bobj" headers_install INSTALL_HDR_PATH="$bobj/usr" &&
-		       make -C "$st" -j"$(nproc)" OUTPUT="$bobj/selftests" \
-				INSTALL_HDR_PATH="$bobj/usr" KHDR_INCLUDES="-isystem $bobj/usr/include" \
-				EXTRA_CFLAGS=-Werror TEST_GEN_PROGS_x86="$tests" \
-				TEST_GEN_PROGS_EXTENDED_x86=; } >>"$log" 2>&1; then
+		if ! prefix_build_tests "$am" "$bobj" "$bobj/selftests" "$tests" -Werror \
+			>>"$log" 2>&1; then
 			grep -E 'error|Error' "$log" | head -n 20 >&2
 			echo "patches: prefix $i: selftests ($tests) do not build ($log)" >&2
 			exit 1
