@@ -93,9 +93,21 @@ static_assert(sizeof(struct ioregionfd_resp) == 32);
  * sleeps, in ns, like halt_poll_ns for interrupts: a device that answers
  * in time (one that busy-polls its end, say) then costs no sleep and no
  * wakeup, but the vCPU's CPU stays busy meanwhile.  0 never polls.
+ *
+ * It is the most a vCPU polls: each channel has its own budget, which grows
+ * and shrinks with how long its device takes to answer (see
+ * ioregion_poll_adapt()), with the same parameters as halt polling's.
+ * ioregion_poll_ns_grow = 0 turns that off: every wait then polls for the
+ * whole ioregion_poll_ns.
  */
 static unsigned int ioregion_poll_ns;
 module_param(ioregion_poll_ns, uint, 0644);
+static unsigned int ioregion_poll_ns_grow = 2;
+module_param(ioregion_poll_ns_grow, uint, 0644);
+static unsigned int ioregion_poll_ns_grow_start = 10000;
+module_param(ioregion_poll_ns_grow_start, uint, 0644);
+static unsigned int ioregion_poll_ns_shrink = 2;
+module_param(ioregion_poll_ns_shrink, uint, 0644);
 
 /*
  * The tag of a new channel's first command.  Only for testing: a test sets
@@ -162,6 +174,7 @@ struct ioregion_chan {
 	poll_table pt;
 	wait_queue_entry_t poll_wait;	/* on the socket's wait queue */
 	wait_queue_head_t *poll_head;	/* NULL: not queued */
+	unsigned int poll_ns;		/* adaptive budget; racy by design */
 };
 
 struct ioregion {
@@ -362,13 +375,28 @@ static int ioregion_group_check(struct ioregion_group *g,
 
 /* The channel: transport, tags and waiters */
 
+/* The key of a wakeup of chan->wq for the vCPUs waiting for room only. */
+static const int ioregion_room;
+
 static int ioregion_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 			      int sync, void *key)
 {
 	struct ioregion_chan *chan = container_of(wait, struct ioregion_chan,
 						  poll_wait);
 
+	__poll_t events = key_to_poll(key);
+
 	atomic_inc(&chan->events);
+	/*
+	 * Room only (the device read a command): for the vCPUs waiting to
+	 * send.  Woken, a vCPU waiting for a response would find none and go
+	 * back to sleep, on every access whose command the device reads after
+	 * the vCPU went to sleep.
+	 */
+	if (events && !(events & ~(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND))) {
+		__wake_up(&chan->wq, TASK_NORMAL, 0, (void *)&ioregion_room);
+		return 0;
+	}
 	/* One waiting vCPU to read, and every sender waiting for room. */
 	wake_up(&chan->wq);
 	return 0;
@@ -769,8 +797,9 @@ static bool ioregion_poll(struct ioregion_chan *chan, int seen, u64 stop)
 /*
  * A vCPU sleeping on chan->wq for @w's response.  It sleeps exclusively:
  * a wakeup of the socket wakes one such vCPU to read for all of them, and
- * a response wakes only the vCPU it answers (keyed by its waiter).  A
- * wakeup with no key (a dead channel) wakes them all.
+ * a response wakes only the vCPU it answers (keyed by its waiter), and
+ * room in the socket (keyed by ioregion_room) none of them.  A wakeup with
+ * no key (a dead channel) wakes them all.
  */
 struct ioregion_wq_entry {
 	wait_queue_entry_t wait;
@@ -815,32 +844,93 @@ static long ioregion_sleep(struct ioregion_chan *chan,
 }
 
 /*
- * Wait for the response to @w; 0, -EINTR, or why the channel died.  With
- * @nowait, only take what is there already: -EAGAIN if it is not.
+ * The budget a wait on @chan polls for, at most @max ns: the channel's own,
+ * or @max itself when adapting is off.
  */
-static int ioregion_wait(struct kvm_ioregion_waiter *w, bool nowait)
+static unsigned int ioregion_poll_budget(struct ioregion_chan *chan,
+					 unsigned int max)
 {
-	unsigned int poll_ns = READ_ONCE(ioregion_poll_ns);
+	if (!READ_ONCE(ioregion_poll_ns_grow))
+		return max;
+	return min(READ_ONCE(chan->poll_ns), max);
+}
+
+/*
+ * After a wait that polled for @budget and got its response @waited ns
+ * after it started, adapt the channel's budget the way halt polling adapts
+ * a vCPU's: keep it if the device answered while the vCPU polled; grow it
+ * if the device answered within @max, as a longer poll would have caught
+ * the response; shrink it if the device took longer than @max, as polling
+ * only burnt the CPU then.  The budget belongs to the channel because the
+ * time to answer is the device's: a vCPU that uses a fast and a slow device
+ * would otherwise see its budget thrash.  vCPUs sharing a channel race on
+ * it harmlessly; the last one's view wins.
+ */
+static void ioregion_poll_adapt(struct ioregion_chan *chan,
+				unsigned int budget, u64 waited,
+				unsigned int max)
+{
+	unsigned int grow = READ_ONCE(ioregion_poll_ns_grow);
+	unsigned int start = READ_ONCE(ioregion_poll_ns_grow_start);
+	unsigned int shrink = READ_ONCE(ioregion_poll_ns_shrink);
+	u64 val;
+
+	if (!grow || waited <= budget)
+		return;
+	if (waited > max) {
+		val = shrink ? budget / shrink : 0;
+		if (val < start)
+			val = 0;
+	} else if (budget < max) {
+		val = max_t(u64, (u64)budget * grow, start);
+		val = min_t(u64, val, max);
+	} else {
+		return;
+	}
+	WRITE_ONCE(chan->poll_ns, val);
+}
+
+/*
+ * Wait for the response to @vcpu's access in flight; 0, -EINTR, or why the
+ * channel died.  With @nowait, only take what is there already: -EAGAIN if
+ * it is not.
+ */
+static int ioregion_wait(struct kvm_vcpu *vcpu, bool nowait)
+{
+	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
+	unsigned int max = READ_ONCE(ioregion_poll_ns);
 	struct ioregion_chan *chan = w->chan;
-	u64 stop = poll_ns ? ktime_get_ns() + poll_ns : 0;
+	unsigned int budget = 0;
+	u64 start = 0, stop = 0, poll_end = 0, now;
+	bool polled = false, slept = false;
 	int seen, ret;
 	long left;
 
+	if (max && !nowait) {
+		budget = ioregion_poll_budget(chan, max);
+		start = ktime_get_ns();
+		stop = start + budget;
+	}
 	for (;;) {
 		seen = atomic_read(&chan->events);
 		ioregion_rx_pump(chan);
 		ret = ioregion_result(w);
 		if (ret != 1)
-			return ret;
+			break;
 		/* A dead channel answers nobody; never spin on it. */
 		ret = READ_ONCE(chan->err);
 		if (ret)
 			return ret;
 		if (nowait)
 			return -EAGAIN;
-		if (stop && ioregion_poll(chan, seen, stop))
-			continue;
+		if (budget && !slept) {
+			polled = true;
+			if (ioregion_poll(chan, seen, stop))
+				continue;
+			poll_end = ktime_get_ns();
+		}
 
+		slept = true;
 		left = ioregion_time_left(w->deadline);
 		if (left)
 			left = ioregion_sleep(chan, w, seen, left);
@@ -859,6 +949,23 @@ static int ioregion_wait(struct kvm_ioregion_waiter *w, bool nowait)
 			return ioregion_result(w);
 		}
 	}
+	if (!start)
+		return ret;
+
+	/* Answered (ret 0) or failed: account the poll as halt polling does. */
+	now = ktime_get_ns();
+	if (polled) {
+		++vcpu->stat.generic.ioregion_attempted_poll;
+		if (!slept) {
+			++vcpu->stat.generic.ioregion_successful_poll;
+			vcpu->stat.generic.ioregion_poll_success_ns += now - start;
+		} else {
+			vcpu->stat.generic.ioregion_poll_fail_ns += poll_end - start;
+		}
+	}
+	if (!ret)
+		ioregion_poll_adapt(chan, budget, now - start, max);
+	return ret;
 }
 
 /* Forget the access in flight; the caller has seen its result. */
@@ -1133,7 +1240,7 @@ static int ioregion_finish(struct kvm_vcpu *vcpu, void *val)
 	struct kvm_ioregion_waiter *w = &vcpu->ioregion;
 	int ret;
 
-	ret = ioregion_wait(w, !vcpu->wants_to_run);
+	ret = ioregion_wait(vcpu, !vcpu->wants_to_run);
 	if (ret == -EINTR || ret == -EAGAIN)
 		return ret;
 	if (w->fence) {
