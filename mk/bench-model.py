@@ -61,11 +61,17 @@ COSTS = {  # ns per event: (fast host, slow host)
 POLLING = {
     "forwarded_read_polling": ("vcpu", "device"),
     "ioregionfd_read_polling": ("vcpu", "device"),
+    "ioregionfd_read_polling_fixed": ("vcpu", "device"),
+    "forwarded_read_vmm_polling": ("vcpu",),
+    "ioregionfd_read_vcpu_polling": ("vcpu",),
+    "ioregionfd_read_vcpu_polling_fixed": ("vcpu",),
 }
 POLL_SYSCALLS = 2
 # The vCPU does not wait for the device: only its own events are on the path.
 ASYNC = ("forwarded_posted_write", "ioregionfd_posted_write", "ioeventfd_write")
 SUSTAINED = ("ioregionfd_posted_sustained",)
+# A device that sleeps on purpose before it answers: no event prices that.
+UNPRICED = ("ioregionfd_read_slow_device", "ioregionfd_read_slow_device_fixed")
 
 
 def side_cost(mode, side, ev, which):
@@ -104,11 +110,13 @@ def main():
     for mode, ev in evs.items():
         if not ev:
             continue
-        model["ns_per_access"][mode] = {
-            "fast": round(predict(mode, ev, 0)), "slow": round(predict(mode, ev, 1))}
         cpu = [side.get("cpu_ns") for side in ev.values() if side.get("cpu_ns") is not None]
         if cpu:
             model["cpu_ns_per_access_measured"][mode] = round(sum(cpu))
+        if mode in UNPRICED:
+            continue
+        model["ns_per_access"][mode] = {
+            "fast": round(predict(mode, ev, 0)), "slow": round(predict(mode, ev, 1))}
     for name in d.get("ratios", {}):
         a, _, b = name.partition("/")
         pa, pb = model["ns_per_access"].get(a), model["ns_per_access"].get(b)
@@ -121,10 +129,10 @@ def main():
     json.dump(d, open(path, "w"), indent=2)
 
     print(">> cost model: event counts x published per-event costs (mk/bench-model.py)")
-    print("   %-28s %9s %9s %12s" % ("mode (predicted ns)", "fast", "slow", "cpu_ns (tcg)"))
-    for mode, p in model["ns_per_access"].items():
-        print("   %-28s %9d %9d %12s" % (mode, p["fast"], p["slow"],
-                                         model["cpu_ns_per_access_measured"].get(mode, "-")))
+    print("   %-34s %9s %9s %12s" % ("mode (predicted ns)", "fast", "slow", "cpu_ns (tcg)"))
+    for mode, cpu in model["cpu_ns_per_access_measured"].items():
+        p = model["ns_per_access"].get(mode, {"fast": "-", "slow": "-"})
+        print("   %-34s %9s %9s %12s" % (mode, p["fast"], p["slow"], cpu))
     print("   %-50s %7s %7s %9s %s" % ("ratio", "fast", "slow", "measured", "target"))
     for name, r in model["ratios"].items():
         print("   %-50s %7.3f %7.3f %9s %s" % (name, r["fast"], r["slow"],

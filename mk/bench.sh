@@ -48,13 +48,50 @@ sed -n '/^@@LAT-BEGIN/,/^@@LAT-END/p' "$out" | sed '1d;$d' >"$results/ioregion_l
 # Multi-process QEMU: median guest-side latency of one register read on the
 # proxied lsi53c895a, through QEMU (ioregionfd=off) and through ioregionfd.
 sed -n '/^@@QEMU-BEGIN/,/^@@QEMU-END/p' "$out" | sed -n 's/^@@QEMU //p' >"$results/qemu.txt"
-python3 - "$results/bench.json" "$results/qemu.txt" "$accel" "${jsons[@]}" <<'PY'
-import json, statistics, sys
-path, qemu, accel, boots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+qemu_version=$("${VM_QEMU:-qemu-system-x86_64}" --version 2>/dev/null | head -1 || true)
+python3 - "$results/bench.json" "$results/qemu.txt" "$accel" "$qemu_version" "${jsons[@]}" <<'PY'
+import glob, json, os, platform, statistics, sys
+path, qemu, accel, qemu_version, boots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 runs = [json.load(open(p)) for p in boots]
 for r in runs:
     r["accel"] = accel
+
+
+def read(p):
+    try:
+        return open(p).read().strip()
+    except OSError:
+        return None
+
+
+def cpuinfo(key):
+    for line in (read("/proc/cpuinfo") or "").splitlines():
+        k, _, v = line.partition(":")
+        if k.strip() == key:
+            return v.strip()
+    return None
+
+
+# The machine the test machine ran on: what a reader needs to compare runs.
+vulns = {os.path.basename(f): read(f)
+         for f in sorted(glob.glob("/sys/devices/system/cpu/vulnerabilities/*"))}
+flags = (cpuinfo("flags") or "").split()
+host = {
+    "cpu": cpuinfo("model name"),
+    "cpus": os.cpu_count(),
+    "kernel": platform.release(),
+    "cmdline_mitigations": [a for a in (read("/proc/cmdline") or "").split()
+                            if a.startswith("mitigations=")] or None,
+    "vulnerabilities": vulns or None,
+    "hw_virt": "svm" if "svm" in flags else "vmx" if "vmx" in flags else None,
+    "nested": read("/sys/module/kvm_amd/parameters/nested")
+              or read("/sys/module/kvm_intel/parameters/nested"),
+    "kvm": os.access("/dev/kvm", os.R_OK | os.W_OK),
+    "accel": accel,
+    "emulator": qemu_version or None,
+}
 d = json.loads(json.dumps(runs[0]))  # a copy: "boots" keeps boot 1 as it was
+d["host"] = host
 d["boots"] = runs
 med = lambda xs: statistics.median(xs) if xs else None
 # Each mode's figures and each ratio: the median across boots.

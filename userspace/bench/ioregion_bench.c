@@ -27,6 +27,16 @@
  * mode does; in that mode the vCPU also polls for up to POLL_NS before it
  * sleeps (kvm.ioregion_poll_ns, set for that mode's batches only).
  *
+ * With a device that sleeps, the vCPU polling for it is set against the
+ * VMM polling for it (forwarded_read_vmm_polling).
+ *
+ * The vCPU's poll budget adapts to the device (kvm.ioregion_poll_ns_grow);
+ * the _fixed modes are the same with it fixed at POLL_NS
+ * (ioregion_poll_ns_grow=0, the kernel before adapting): the fast device
+ * (busy-polling), the blocking one, and a device slower than the budget
+ * (it answers 2 * POLL_NS late, COUNT / 10 accesses a batch), where a fixed
+ * budget burns POLL_NS of the vCPU's CPU on every access.
+ *
  *   ioregion_bench [-n COUNT] [-r REPS] [-a ACCEL] [-P POLL_NS] [-m MODE,...]
  *
  * -m measures only the modes named (no scaling series, no JSON): a known
@@ -72,6 +82,9 @@
 #define EXIT_GPA	0xc0004000ull	/* nothing: KVM_EXIT_MMIO */
 #define SHADOW_GPA	0xc0005000ull	/* ioregionfd, every load from the shadow */
 #define COALESCED_GPA	0xc0006000ull	/* KVM_REGISTER_COALESCED_MMIO */
+#define VPOLL_GPA	0xc0007000ull	/* ioregionfd, recv engine, vCPU polls */
+#define SLOW_GPA	0xc0008000ull	/* ioregionfd, a device 2 * POLL_NS late */
+#define NR_PAGES	9		/* from SYNC_GPA */
 #define SCALE_GPA	0xc0010000ull	/* one page per vCPU */
 #define APIC_VERSION	(APIC_DEFAULT_GPA + 0x30)
 #define IOAPIC_GPA	0xfec00000ull	/* IOREGSEL: KVM's in-kernel IOAPIC */
@@ -130,8 +143,14 @@ static void guest_code(uint64_t vcpu_offset)
 
 /* ---- devices: libioregion processes, one per batch ---- */
 
+static uint64_t dev_delay_ns;	/* DEV_SLOW: how late it answers */
+
 static uint64_t dev_read(void *o, uint64_t ud, uint64_t off, unsigned int size)
 {
+	struct timespec ts = { dev_delay_ns / 1000000000, dev_delay_ns % 1000000000 };
+
+	while (dev_delay_ns && clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
 	return 0x1234;
 }
 
@@ -144,8 +163,8 @@ static void dev_write(void *o, uint64_t ud, uint64_t off, unsigned int size, uin
 
 static const struct ioregion_ops dev_ops = { .read = dev_read, .write = dev_write };
 
-/* recv engine; io_uring; io_uring busy-polling */
-enum dev_kind { DEV_NONE, DEV_RECV, DEV_URING, DEV_POLL };
+/* recv engine; io_uring; io_uring busy-polling; recv, 2 * poll_ns late */
+enum dev_kind { DEV_NONE, DEV_RECV, DEV_URING, DEV_POLL, DEV_SLOW };
 
 /*
  * Fork a device serving @fd[0..@nr) (the device's ends of socket pairs).
@@ -155,8 +174,8 @@ enum dev_kind { DEV_NONE, DEV_RECV, DEV_URING, DEV_POLL };
 static pid_t device_start(const int *fd, int nr, enum dev_kind kind)
 {
 	IOREGION_DEV_OPTS(opts,
-			  .engine = kind == DEV_RECV ? IOREGION_ENGINE_RECV :
-						       IOREGION_ENGINE_URING,
+			  .engine = kind == DEV_RECV || kind == DEV_SLOW ?
+				    IOREGION_ENGINE_RECV : IOREGION_ENGINE_URING,
 			  .flags = kind == DEV_POLL ? IOREGION_F_BUSY_POLL : 0);
 	struct ioregion_dev *dev;
 	int i, ready[2];
@@ -169,6 +188,7 @@ static pid_t device_start(const int *fd, int nr, enum dev_kind kind)
 	if (!pid) {
 		/* Also when the process that started it dies first. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dev_delay_ns = kind == DEV_SLOW ? 2 * poll_ns : 0;
 		TEST_ASSERT(!ioregion_dev_create(&dev, &dev_ops, NULL, &opts),
 			    "device");
 		for (i = 0; i < nr; i++)
@@ -463,11 +483,16 @@ static void events_ctl(int fd[NR_SIDES][NR_EVS], unsigned long op)
 
 /* ---- the single-vCPU modes ---- */
 
-enum sock { SOCK_IOR, SOCK_POLL, SOCK_FWD, NR_SOCKS };
+/* One socket per device, so that no mode inherits another's poll budget. */
+enum sock { SOCK_IOR, SOCK_POLL, SOCK_FWD, SOCK_VPOLL, SOCK_SLOW, NR_SOCKS };
 
 enum mode { TSC_PAIR, INKERNEL, IOAPIC, USER_EXIT, FORWARDED, FWD_POLL,
-	    FWD_POSTED, COALESCED, IOR_READ, IOR_WRITE, IOR_POSTED,
-	    IOR_SUSTAINED, IOR_POLL, IOEVENTFD, SHADOW, NR_MODES };
+	    FWD_VMM_POLL, FWD_POSTED, COALESCED, IOR_READ, IOR_WRITE, IOR_POSTED,
+	    IOR_SUSTAINED, IOR_POLL, IOR_POLL_FIXED, IOR_VPOLL, IOR_VPOLL_FIXED,
+	    IOR_SLOW, IOR_SLOW_FIXED, IOEVENTFD, SHADOW, NR_MODES };
+
+/* The vCPU's poll: none, up to poll_ns adapting, or poll_ns every time. */
+enum vcpu_poll { VPOLL_NONE, VPOLL_ADAPT, VPOLL_FIXED };
 
 static struct result {
 	const char *name, *what;
@@ -476,8 +501,10 @@ static struct result {
 	enum dev_kind dev;
 	enum sock sock;
 	enum vmm_kind vmm;
-	bool vcpu_poll, coalesced, eventfd;
+	enum vcpu_poll vcpu_poll;
+	bool coalesced, eventfd;
 	bool sustained;	/* SUSTAINED accesses, judged by the batch time */
+	bool short_batch;	/* COUNT / 10 accesses a batch */
 	/* results */
 	uint64_t *lat, batch[MAX_REPS];
 	size_t nlat;
@@ -500,6 +527,9 @@ static struct result {
 			 OP_READ, EXIT_GPA, 0, DEV_RECV, SOCK_FWD, VMM_FORWARD },
 	[FWD_POLL]   = { "forwarded_read_polling", "the same, VMM and device busy-poll",
 			 OP_READ, EXIT_GPA, 0, DEV_POLL, SOCK_FWD, VMM_FORWARD_POLL },
+	[FWD_VMM_POLL] = { "forwarded_read_vmm_polling",
+			 "the same, the VMM busy-polls, the device sleeps (recv engine)",
+			 OP_READ, EXIT_GPA, 0, DEV_RECV, SOCK_FWD, VMM_FORWARD_POLL },
 	[FWD_POSTED] = { "forwarded_posted_write", "KVM_EXIT_MMIO, forwarded without waiting",
 			 OP_WRITE, EXIT_GPA, EXIT_GPA, DEV_RECV, SOCK_FWD, VMM_FORWARD_POSTED },
 	[COALESCED]  = { "coalesced_mmio_write", "KVM's coalesced MMIO ring, drained by the VMM",
@@ -514,29 +544,56 @@ static struct result {
 			 "posted writes, socket buffer full: the device's pace",
 			 OP_WRITE, POSTED_GPA, SYNC_GPA, DEV_RECV, SOCK_IOR, .sustained = true },
 	[IOR_POLL]   = { "ioregionfd_read_polling", "ioregionfd read, device: io_uring busy-poll",
-			 OP_READ, POLL_GPA, 0, DEV_POLL, SOCK_POLL, .vcpu_poll = true },
+			 OP_READ, POLL_GPA, 0, DEV_POLL, SOCK_POLL, .vcpu_poll = VPOLL_ADAPT },
+	[IOR_POLL_FIXED] = { "ioregionfd_read_polling_fixed",
+			 "the same, the vCPU's budget fixed (before adapting)",
+			 OP_READ, POLL_GPA, 0, DEV_POLL, SOCK_POLL, .vcpu_poll = VPOLL_FIXED },
+	[IOR_VPOLL]  = { "ioregionfd_read_vcpu_polling",
+			 "ioregionfd read, device: recv engine (sleeps), vCPU polls, adapting",
+			 OP_READ, VPOLL_GPA, 0, DEV_RECV, SOCK_VPOLL, .vcpu_poll = VPOLL_ADAPT },
+	[IOR_VPOLL_FIXED] = { "ioregionfd_read_vcpu_polling_fixed",
+			 "the same, the vCPU's budget fixed",
+			 OP_READ, VPOLL_GPA, 0, DEV_RECV, SOCK_VPOLL, .vcpu_poll = VPOLL_FIXED },
+	[IOR_SLOW]   = { "ioregionfd_read_slow_device",
+			 "ioregionfd read, device answers 2 x the budget late, vCPU polls, adapting",
+			 OP_READ, SLOW_GPA, 0, DEV_SLOW, SOCK_SLOW, .vcpu_poll = VPOLL_ADAPT,
+			 .short_batch = true },
+	[IOR_SLOW_FIXED] = { "ioregionfd_read_slow_device_fixed",
+			 "the same, the vCPU's budget fixed",
+			 OP_READ, SLOW_GPA, 0, DEV_SLOW, SOCK_SLOW, .vcpu_poll = VPOLL_FIXED,
+			 .short_batch = true },
 	[IOEVENTFD]  = { "ioeventfd_write", "ioeventfd, no data (the closest today)",
 			 OP_WRITE, EVENTFD_GPA, .eventfd = true },
 	[SHADOW]     = { "shadow_read", "ioregionfd read from the device shadow, no command",
 			 OP_READ, SHADOW_GPA },
 };
 
-#define POLL_PARAM	"/sys/module/kvm/parameters/ioregion_poll_ns"
+#define PARAMS		"/sys/module/kvm/parameters/"
+#define POLL_PARAM	PARAMS "ioregion_poll_ns"
+#define GROW_PARAM	PARAMS "ioregion_poll_ns_grow"
 
-/* Set kvm.ioregion_poll_ns to @ns; the old value, or -1 if there is none. */
-static long set_vcpu_poll(long ns)
+/* Set the parameter at @path to @val; the old value, or -1 if there is none. */
+static long set_param(const char *path, long val)
 {
 	long old = -1;
 	FILE *f;
 
-	f = fopen(POLL_PARAM, "r+");
+	f = fopen(path, "r+");
 	if (!f)
 		return -1;
-	TEST_ASSERT(fscanf(f, "%ld", &old) == 1, "reading " POLL_PARAM);
+	TEST_ASSERT(fscanf(f, "%ld", &old) == 1, "reading %s", path);
 	rewind(f);
-	fprintf(f, "%ld\n", ns);
-	TEST_ASSERT(!fclose(f), "writing " POLL_PARAM);
+	fprintf(f, "%ld\n", val);
+	TEST_ASSERT(!fclose(f), "writing %s", path);
 	return old;
+}
+
+/* Accesses in a batch of @m. */
+static uint64_t batch_len(const struct result *m)
+{
+	if (m->sustained)
+		return SUSTAINED;
+	return m->short_batch && count >= 100 ? count / 10 : count;
 }
 
 static const uint64_t bursts[BURSTS] = { 1, 4, 16, 64, 256, 1024, 4096 };
@@ -570,9 +627,9 @@ enum batch_kind { WARM, TIMED, COUNTED };
 static void one_batch(struct bench_vm *b, struct result *m, int rep,
 		      enum batch_kind kind)
 {
-	uint64_t n = m->sustained ? SUSTAINED : count, t0, t, i, nl, *lat, v;
+	uint64_t n = batch_len(m), t0, t, i, nl, *lat, v;
 	int evfd[NR_SIDES][NR_EVS], sd, e;
-	long old_poll = -1;
+	long old_poll = -1, old_grow = -1;
 	pid_t pid = 0;
 
 	if (m->dev)
@@ -586,7 +643,9 @@ static void one_batch(struct bench_vm *b, struct result *m, int rep,
 		ring_drained = 0;
 	}
 	if (m->vcpu_poll)
-		old_poll = set_vcpu_poll(poll_ns);
+		old_poll = set_param(POLL_PARAM, poll_ns);
+	if (m->vcpu_poll == VPOLL_FIXED)
+		old_grow = set_param(GROW_PARAM, 0);
 	set_op(b->vm, m->op, m->gpa, n, m->flush);
 	if (kind == COUNTED) {
 		events_open(evfd[SIDE_VCPU], gettid());
@@ -614,7 +673,9 @@ static void one_batch(struct bench_vm *b, struct result *m, int rep,
 	}
 
 	if (old_poll >= 0)
-		set_vcpu_poll(old_poll);
+		set_param(POLL_PARAM, old_poll);
+	if (old_grow >= 0)
+		set_param(GROW_PARAM, old_grow);
 	if (m->coalesced) {
 		TEST_ASSERT(ring_drained == n, "coalesced MMIO: %lu of %lu writes applied",
 			    ring_drained, n);
@@ -635,7 +696,7 @@ static void one_batch(struct bench_vm *b, struct result *m, int rep,
 
 static void summarise(struct result *m)
 {
-	double per = m->sustained ? SUSTAINED : count;
+	double per = batch_len(m);
 
 	qsort(m->lat, m->nlat, sizeof(m->lat[0]), cmp_u64);
 	qsort(m->batch, reps, sizeof(m->batch[0]), cmp_u64);
@@ -661,7 +722,7 @@ static void single_vcpu_modes(void)
 	events_init();
 	b.vm = vm_create_with_one_vcpu(&b.vcpu, guest_code);
 	vcpu_args_set(b.vcpu, 1, 0);
-	virt_map(b.vm, SYNC_GPA, SYNC_GPA, 7);
+	virt_map(b.vm, SYNC_GPA, SYNC_GPA, NR_PAGES);
 	virt_pg_map(b.vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA);
 	virt_pg_map(b.vm, IOAPIC_GPA, IOAPIC_GPA);
 	b.tsc_khz = __vcpu_ioctl(b.vcpu, KVM_GET_TSC_KHZ, NULL);
@@ -672,6 +733,8 @@ static void single_vcpu_modes(void)
 	bind_region(b.vm, SYNC_GPA, b.socks[SOCK_IOR][0], 0);
 	bind_region(b.vm, POSTED_GPA, b.socks[SOCK_IOR][0], KVM_IOREGION_POSTED_WRITES);
 	bind_region(b.vm, POLL_GPA, b.socks[SOCK_POLL][0], 0);
+	bind_region(b.vm, VPOLL_GPA, b.socks[SOCK_VPOLL][0], 0);
+	bind_region(b.vm, SLOW_GPA, b.socks[SOCK_SLOW][0], 0);
 	evfd = eventfd(0, 0);
 	ioev.fd = evfd;
 	TEST_ASSERT(!ioctl(b.vm->fd, KVM_IOEVENTFD, &ioev), "KVM_IOEVENTFD");
@@ -882,14 +945,25 @@ static bool scaling_series(bool exits, double tput[NR_TPUT])
 	return false;
 }
 
+/* Event @e of side @sd per access of @m; negative where not counted. */
+static double per_access(const struct result *m, int sd, int e)
+{
+	if (!m->ev_valid[sd][e] || !m->ev_accesses)
+		return -1;
+	return (double)m->ev[sd][e] / m->ev_accesses;
+}
+
 /*
  * The ratios: a over b, per-access medians (the sustained mode: the
  * batch's ns per write), or throughput.  The five with a target are the
- * project's goals; the others separate what each gain comes from.
+ * project's goals; the others separate what each gain comes from.  A
+ * "vcpu_cpu_ns:" ratio compares the vCPU thread's CPU time per access
+ * (the counted round's), which is what a poll budget spends.
  */
 static const struct {
 	const char *name, *target;
 	enum mode a, b;		/* a == NR_MODES: shared_fd/per_vcpu_fd */
+	bool cpu;
 } ratio_defs[] = {
 	{ "ioregionfd_read/forwarded_read", "<= 0.6", IOR_READ, FORWARDED },
 	{ "ioregionfd_read_polling/forwarded_read_polling", "<= 0.3", IOR_POLL, FWD_POLL },
@@ -901,6 +975,23 @@ static const struct {
 	{ "ioregionfd_posted_write/coalesced_mmio_write", "-", IOR_POSTED, COALESCED },
 	{ "ioregionfd_posted_sustained/ioeventfd_write", "-", IOR_SUSTAINED, IOEVENTFD },
 	{ "shadow_read/inkernel_read", "-", SHADOW, INKERNEL },
+	/* The poll budget adapting, against the same budget fixed. */
+	{ "ioregionfd_read_polling/ioregionfd_read_polling_fixed", "-", IOR_POLL,
+	  IOR_POLL_FIXED },
+	{ "ioregionfd_read_vcpu_polling/ioregionfd_read_vcpu_polling_fixed", "-",
+	  IOR_VPOLL, IOR_VPOLL_FIXED },
+	{ "ioregionfd_read_slow_device/ioregionfd_read_slow_device_fixed", "-",
+	  IOR_SLOW, IOR_SLOW_FIXED },
+	{ "vcpu_cpu_ns:ioregionfd_read_slow_device/ioregionfd_read_slow_device_fixed",
+	  "-", IOR_SLOW, IOR_SLOW_FIXED, true },
+	{ "vcpu_cpu_ns:ioregionfd_read_polling/ioregionfd_read_polling_fixed", "-",
+	  IOR_POLL, IOR_POLL_FIXED, true },
+	/* A sleeping device, the vCPU polling for it. */
+	{ "ioregionfd_read_vcpu_polling/ioregionfd_read", "-", IOR_VPOLL, IOR_READ },
+	{ "ioregionfd_read_vcpu_polling/forwarded_read", "-", IOR_VPOLL, FORWARDED },
+	/* Its fair baseline: the VMM polls for the sleeping device's answer. */
+	{ "ioregionfd_read_vcpu_polling/forwarded_read_vmm_polling", "-", IOR_VPOLL,
+	  FWD_VMM_POLL },
 };
 
 #define NR_RATIOS	ARRAY_SIZE(ratio_defs)
@@ -921,9 +1012,18 @@ static bool ratio(unsigned int i, double shared, double per_vcpu, double *v)
 		*v = shared / per_vcpu;
 		return shared > 0 && per_vcpu > 0;
 	}
+	if (!results[a].valid || !results[b].valid)
+		return false;
+	if (ratio_defs[i].cpu) {
+		double ca = per_access(&results[a], SIDE_VCPU, EV_CPU_NS);
+		double cb = per_access(&results[b], SIDE_VCPU, EV_CPU_NS);
+
+		*v = ca / cb;
+		return ca >= 0 && cb > 0;
+	}
 	/* A sustained mode is judged by its batches, and so its baseline. */
 	batch = results[a].sustained || results[b].sustained;
-	if (!results[a].valid || !results[b].valid || !cost(&results[b], batch))
+	if (!cost(&results[b], batch))
 		return false;
 	*v = cost(&results[a], batch) / cost(&results[b], batch);
 	return true;
@@ -946,14 +1046,6 @@ static void print_modes(void)
 		printf("%-28s %8.0f %8.0f %8.0f %8.0f %9.0f %8zu   %s\n", m->name, m->p50,
 		       m->p90, m->p99, m->p999, m->batch_ns, m->nlat, m->what);
 	}
-}
-
-/* Event @e of side @sd per access of @m; negative where not counted. */
-static double per_access(const struct result *m, int sd, int e)
-{
-	if (!m->ev_valid[sd][e] || !m->ev_accesses)
-		return -1;
-	return (double)m->ev[sd][e] / m->ev_accesses;
 }
 
 static void print_events(void)
@@ -1045,9 +1137,9 @@ static void print_json(double tput1, double shared, double per_vcpu)
 		if (m->valid)
 			printf("    \"%s\": {\"ns_median\": %.1f, \"ns_p90\": %.1f, "
 			       "\"ns_p99\": %.1f, \"ns_p999\": %.1f, \"samples\": %zu, "
-			       "\"batch_ns_per_access\": %.1f, \"count\": %d}",
+			       "\"batch_ns_per_access\": %.1f, \"count\": %lu}",
 			       m->name, cost(m, m->sustained), m->p90, m->p99, m->p999, m->nlat,
-			       m->batch_ns, m->sustained ? SUSTAINED : count);
+			       m->batch_ns, batch_len(m));
 		else
 			printf("    \"%s\": null", m->name);
 		printf("%s\n", i < NR_MODES - 1 ? "," : "");
