@@ -18,7 +18,7 @@ help:
 	@echo "make soak      the feature's tests for SOAK_SECONDS (1800) in one boot"
 	@echo "make regress   every stock x86 KVM selftest on the patched kernel"
 	@echo "make bench     every MMIO path side by side -> build/results/bench.*"
-	@echo "make run       the demo: Linux guest, COM1 three ways [MODE=...]"
+	@echo "make run       the demo: Linux guest, COM1 four ways [MODE=...]"
 	@echo "make patches   the series as git format-patch in build/patches/"
 	@echo "make patch-test N=n [TESTS=...]  patches 1-n's selftests on their kernel"
 	@echo "make lib       libioregion (userspace/) in build/userspace/"
@@ -49,8 +49,8 @@ regress: deps
 bench: deps
 	@mk/bench.sh
 
-# The main job: the demo (README.md).  MODE=inline|forwarded|ioregionfd
-# for one way of serving the guest's COM1; all three by default.
+# The main job: the demo (README.md).  MODE=inline|forwarded|forwarded-posted|ioregionfd
+# for one way of serving the guest's COM1; all four by default.
 # MODE=restart: over ioregionfd, its device process killed and replaced.
 run: deps
 	@mk/run.sh $(MODE)

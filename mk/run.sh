@@ -3,14 +3,14 @@
 # (no debug options: the table compares mechanisms), the demo's guest
 # kernel, demo_vmm and the guest's initramfs; boots the test machine and
 # there boots the Linux guest under each way of serving its COM1 (or MODE:
-# inline, forwarded, ioregionfd), then prints the table.  MODE=restart:
+# inline, forwarded, forwarded-posted, ioregionfd), then prints the table.  MODE=restart:
 # over ioregionfd, the device process is killed mid-run and replaced.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
 case $mode in
-""|inline|forwarded|ioregionfd|restart) ;;
-*) echo "run: MODE is inline, forwarded, ioregionfd or restart, not '$mode'" >&2; exit 2 ;;
+""|inline|forwarded|forwarded-posted|ioregionfd|restart) ;;
+*) echo "run: MODE is inline, forwarded, forwarded-posted, ioregionfd or restart, not '$mode'" >&2; exit 2 ;;
 esac
 start=$(date +%s)
 "$top/mk/kernel.sh" bench

@@ -32,7 +32,7 @@ if [ "${1:-}" = restart ]; then
 	exit 1
 fi
 
-modes=${1:-inline forwarded ioregionfd}
+modes=${1:-inline forwarded forwarded-posted ioregionfd}
 rc=0
 for m in $modes; do
 	echo
@@ -47,7 +47,7 @@ echo "tcdrain), then 1000 reads of COM1's LSR from userspace (ioperm).  dev LSRs
 echo "the LSR reads that reached the device process (over ioregionfd, KVM"
 echo "answers the others from the device's shadow)."
 echo
-printf '%-11s %12s %9s %12s %9s %11s %9s %8s\n' mode "write (us)" "us/byte" \
+printf '%-16s %12s %9s %12s %9s %11s %9s %8s\n' mode "write (us)" "us/byte" \
 	"reads (us)" "us/read" "COM1 exits" "dev LSRs" "run (s)"
 for m in $modes; do
 	sed 's/\r$//' "/tmp/demo-$m.out" | awk -v m="$m" '
@@ -56,16 +56,20 @@ for m in $modes; do
 		if ($i == "after") t = $(i + 1)
 		if ($i == "them") c = $(i - 2) } }
 	/^uart device: served / { l = $6 }
-	END { if (r["bytes"] == "") { printf "%-11s %12s\n", m, "(no result)"; exit }
-	      printf "%-11s %12d %9.1f %12d %9.1f %11s %9s %8s\n", m, r["write_us"],
+	END { if (r["bytes"] == "") { printf "%-16s %12s\n", m, "(no result)"; exit }
+	      printf "%-16s %12d %9.1f %12d %9.1f %11s %9s %8s\n", m, r["write_us"],
 		r["write_us"] / r["bytes"], r["read_us"], r["read_us"] / r["reads"], c,
 		l == "" ? "-" : l, t
 	      printf "%s %s %s\n", m, r["write_us"], r["read_us"] >"/tmp/demo-" m ".res" }'
 done
-if [ -f /tmp/demo-forwarded.res ] && [ -f /tmp/demo-ioregionfd.res ]; then
-	cat /tmp/demo-forwarded.res /tmp/demo-ioregionfd.res | awk '
+# ratio BASE: ioregionfd's write and read times over BASE's.
+ratio() {
+	[ -f /tmp/demo-$1.res ] && [ -f /tmp/demo-ioregionfd.res ] || return 0
+	cat /tmp/demo-$1.res /tmp/demo-ioregionfd.res | awk -v b="$1" '
 	{ w[NR] = $2; r[NR] = $3 }
-	END { printf "ratio ioregionfd/forwarded: write %.2f, reads %.2f (lower is better)\n",
-		w[2] / w[1], r[2] / r[1] }'
-fi
+	END { printf "ratio ioregionfd/%s: write %.2f, reads %.2f (lower is better)\n",
+		b, w[2] / w[1], r[2] / r[1] }'
+}
+ratio forwarded
+ratio forwarded-posted
 exit $rc
