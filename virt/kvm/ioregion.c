@@ -383,7 +383,6 @@ static int ioregion_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 {
 	struct ioregion_chan *chan = container_of(wait, struct ioregion_chan,
 						  poll_wait);
-
 	__poll_t events = key_to_poll(key);
 
 	atomic_inc(&chan->events);
