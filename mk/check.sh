@@ -116,6 +116,17 @@ else
 	count libioregion "$tmp/lib.tap"
 fi
 
+# vfio-user: libvfio-user with userspace/libvfio-user/patches and its own
+# suite (test_ioregionfd.py: the server side of ioregionfd sub-regions).
+echo ">> libvfio-user (QEMU 10.0.13's copy) + our series, and its tests"
+if "$top/mk/libvfio-user.sh" test >"$tmp/lvu.tap" 2>"$tmp/lvu.log"; then
+	count libvfio_user "$tmp/lvu.tap"
+else
+	{ sed 's/^/# /' "$tmp/lvu.log" | tail -n 20
+	  echo "not ok 1 libvfio-user builds with the series"; } >"$tmp/lvu.tap"
+	count libvfio_user "$tmp/lvu.tap"
+fi
+
 # The QEMU series' remote-side ioregionfd server, no KVM needed: the
 # built QEMU as an x-remote process, this test as its proxy and its KVM.
 run_tap qemu_remote 120 python3 "$top/userspace/qemu/remote_test.py" \

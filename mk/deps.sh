@@ -7,13 +7,14 @@
 set -euo pipefail
 if [ "${1:-}" = --lib ]; then
 	shift
-	pkgs=(build-essential liburing-dev libseccomp-dev pkg-config)
+	pkgs=(build-essential liburing-dev libseccomp-dev libjson-c-dev pkg-config)
 else
 	pkgs=(qemu-system-x86 qemu-system-data seabios build-essential
 	      flex bison bc libelf-dev libssl-dev dwarves kmod cpio gzip xz-utils
 	      busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
 	      ccache python3 perl git man-db clang bpftool
-	      rsync debian-archive-keyring dpkg-dev uuid-dev)
+	      rsync debian-archive-keyring dpkg-dev uuid-dev
+	      meson ninja-build libjson-c-dev libcmocka-dev python3-pytest)
 fi
 pkgs+=("$@")	# what one target needs on top (make bench: gnuplot-nox)
 missing=()
