@@ -117,10 +117,14 @@ else
 fi
 
 # vfio-user: libvfio-user with userspace/libvfio-user/patches and its own
-# suite (test_ioregionfd.py: the server side of ioregionfd sub-regions).
+# suite (test_ioregionfd.py: the server side of ioregionfd sub-regions),
+# then libioregion's client against its gpio-pci-idio-16 sample and against
+# a scripted hostile server, under ASan and UBSan.
 echo ">> libvfio-user (QEMU 10.0.13's copy) + our series, and its tests"
 if "$top/mk/libvfio-user.sh" test >"$tmp/lvu.tap" 2>"$tmp/lvu.log"; then
 	count libvfio_user "$tmp/lvu.tap"
+	run_tap libioregion_vfu 120 "$lib-asan/test/vfu" \
+		"$top/build/libvfio-user/obj/samples/gpio-pci-idio-16"
 else
 	{ sed 's/^/# /' "$tmp/lvu.log" | tail -n 20
 	  echo "not ok 1 libvfio-user builds with the series"; } >"$tmp/lvu.tap"

@@ -30,7 +30,7 @@ extern "C" {
 
 /* The library's version; the Makefile takes it from here. */
 #define LIBIOREGION_MAJOR_VERSION	0
-#define LIBIOREGION_MINOR_VERSION	3
+#define LIBIOREGION_MINOR_VERSION	4
 
 struct ioregion_dev;
 
@@ -191,6 +191,61 @@ int ioregion_shadow_map(int group_fd, uint64_t shadow_size,
 void ioregion_shadow_unmap(struct ioregion_shadow *shadow);
 int ioregion_shadow_set(struct ioregion_shadow *shadow, uint64_t offset,
 			unsigned int size, uint64_t value, unsigned int loads);
+
+/* ---- VMM side: a vfio-user server's device, its BARs through ioregionfd ---- */
+
+/*
+ * A connection to a vfio-user server (libvfio-user's, QEMU's): region
+ * accesses as VFIO_USER_REGION_READ/WRITE messages, and the region's
+ * ioregionfd sub-regions bound with KVM_SET_IOREGION where the VMM maps it.
+ * One thread at a time per connection.
+ */
+struct ioregion_vfu;
+
+/* ioregion_vfu_connect() flags */
+#define IOREGION_VFU_MESSAGES_ONLY	(1u << 0)	/* never ask for ioregionfd */
+
+struct ioregion_vfu_region {
+	size_t sz;		/* sizeof(struct ioregion_vfu_region), set by the caller */
+	uint64_t size;		/* bytes; 0: the device has no such region */
+	uint32_t flags;		/* VFIO_REGION_INFO_FLAG_* */
+	uint32_t io_flags;	/* ioregionfd offered: IOREGION_VFU_IO_*, else 0 */
+};
+
+#define IOREGION_VFU_IO_OFFERED	(1u << 0)	/* the whole region, one sub-region */
+#define IOREGION_VFU_IO_PIO	(1u << 1)	/* an I/O BAR: bind it in port space */
+#define IOREGION_VFU_IO_POSTED	(1u << 2)	/* the server takes posted writes */
+
+#define IOREGION_VFU_REGION(NAME) IOREGION_OPTS(ioregion_vfu_region, NAME)
+
+/* ioregion_vfu_map() */
+#define IOREGION_VFU_UNMAPPED	UINT64_MAX	/* addr: unbind */
+#define IOREGION_VFU_MAP_PIO	(1u << 0)	/* flags: addr is a port */
+
+struct ioregion_vfu_stats {
+	size_t sz;		/* sizeof(struct ioregion_vfu_stats), set by the caller */
+	uint64_t msgs;		/* messages sent to the server */
+	uint64_t region_msgs;	/* of them, VFIO_USER_REGION_READ/WRITE */
+	uint32_t bound;		/* regions bound with KVM_SET_IOREGION now */
+	uint32_t pad;
+};
+
+#define IOREGION_VFU_STATS(NAME) IOREGION_OPTS(ioregion_vfu_stats, NAME)
+
+int ioregion_vfu_connect(struct ioregion_vfu **vfup, const char *path,
+			 unsigned int flags);
+void ioregion_vfu_close(struct ioregion_vfu *vfu);
+int ioregion_vfu_region(struct ioregion_vfu *vfu, uint32_t index,
+			struct ioregion_vfu_region *region);
+int ioregion_vfu_map(struct ioregion_vfu *vfu, int vm_fd, uint32_t index,
+		     uint64_t addr, unsigned int flags);
+int ioregion_vfu_access(struct ioregion_vfu *vfu, uint32_t index,
+			uint64_t offset, void *buf, uint32_t count,
+			int is_write);
+int ioregion_vfu_set_irq(struct ioregion_vfu *vfu, uint32_t irq_index,
+			 uint32_t subindex, int fd);
+int ioregion_vfu_stats(const struct ioregion_vfu *vfu,
+		       struct ioregion_vfu_stats *stats);
 
 /* ---- Device side: confinement after setup ---- */
 
