@@ -80,10 +80,16 @@ with_selftest_lib() { # output source...
 		-I"$top/userspace/src/include" -I"$lib/include" -I"$top/userspace/demo" \
 		-o "$1" "${@:2}" \
 		"$out"/lib/*.o "$out"/lib/x86/*.o "$lib/libioregion.a" \
-		-luring -lseccomp -pthread -ldl
+		-luring -lseccomp -ljson-c -pthread -ldl
 }
 with_selftest_lib "$guest/libioregion_vm_test" "$top/userspace/test/vm_test.c"
 with_selftest_lib "$guest/ioregion_bench" "$top/userspace/bench/ioregion_bench.c"
+# vfio-user: libvfio-user's samples, unmodified, on the patched library,
+# static; the VMM side on libioregion's client.
+"$top/mk/libvfio-user.sh"
+with_selftest_lib "$guest/vfu_vm_test" "$top/userspace/test/vfu_vm_test.c"
+cp "$top/build/libvfio-user/obj-static/samples/gpio-pci-idio-16" \
+	"$top/build/libvfio-user/obj-static/samples/server" "$guest/"
 with_selftest_lib "$guest/uart_vm_test" "$top/userspace/test/uart_vm_test.c" \
 	"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c"
 # The BPF latency tool and its test.
