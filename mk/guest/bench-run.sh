@@ -2,7 +2,9 @@
 # Runs inside the test machine for `make bench`: the benchmark (nothing
 # else running), then ioregion_lat over a short run of the ioregionfd
 # modes, then multi-process QEMU's register-read latency with and without
-# ioregionfd, between markers for mk/bench.sh.  Arguments go to
+# ioregionfd, then a vfio-user device's (libvfio-user's gpio sample) register
+# read and write through messages and through ioregionfd, between markers
+# for mk/bench.sh.  Arguments go to
 # ioregion_bench; a first argument --bench-only runs the benchmark alone
 # (the second and later boots of make bench).
 cd /tests || exit 1
@@ -25,3 +27,6 @@ echo "@@LAT-END"
 echo "@@QEMU-BEGIN"
 ./qemu_proxy_test.sh --bench
 echo "@@QEMU-END"
+echo "@@VFU-BEGIN"
+./vfu_vm_test --bench gpio-pci-idio-16
+echo "@@VFU-END"
