@@ -24,6 +24,7 @@
 
 #include "libioregion.h"
 #include "tap.h"
+#include "vfu_server.h"
 
 static char dir[] = "/tmp/vfu-test-XXXXXX";
 static char path[128];
@@ -39,39 +40,6 @@ static int nr_open_fds(void)
 	return n;
 }
 
-/*
- * Start a server; connect_server() retries until it listens (the socket
- * exists from bind(), accepts from listen()), giving up if it exited.
- */
-static pid_t start_server(const char *prog, const char *arg)
-{
-	pid_t pid;
-
-	unlink(path);
-	pid = fork();
-	if (pid == 0) {
-		if (arg)
-			execl(prog, prog, arg, path, NULL);
-		else
-			execl(prog, prog, path, NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static pid_t server_pid;
-
-static int connect_server(struct ioregion_vfu **vfu, unsigned int flags)
-{
-	int ret;
-
-	do
-		ret = ioregion_vfu_connect(vfu, path, flags);
-	while ((ret == -ENOENT || ret == -ECONNREFUSED) &&
-	       waitpid(server_pid, NULL, WNOHANG) == 0 && !sched_yield());
-	return ret;
-}
-
 static void test_gpio(const char *gpio)
 {
 	IOREGION_VFU_REGION(bar2);
@@ -83,8 +51,8 @@ static void test_gpio(const char *gpio)
 	int efd, status;
 	pid_t pid;
 
-	pid = server_pid = start_server(gpio, NULL);
-	tap_expect(connect_server(&vfu, 0), 0, "connect to gpio-pci-idio-16");
+	pid = vfu_server_start(gpio, NULL, path);
+	tap_expect(vfu_server_connect(&vfu, path, 0, pid), 0, "connect to gpio-pci-idio-16");
 	if (!vfu) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -131,8 +99,8 @@ static void test_gpio(const char *gpio)
 				       false), -ENOTCONN, "and the next one: not connected");
 	ioregion_vfu_close(vfu);
 
-	pid = server_pid = start_server(gpio, NULL);
-	tap_expect(connect_server(&vfu, IOREGION_VFU_MESSAGES_ONLY), 0,
+	pid = vfu_server_start(gpio, NULL, path);
+	tap_expect(vfu_server_connect(&vfu, path, IOREGION_VFU_MESSAGES_ONLY, pid), 0,
 		   "connect, messages only");
 	if (vfu) {
 		ioregion_vfu_region(vfu, VFIO_PCI_BAR2_REGION_INDEX, &bar2);

@@ -28,6 +28,7 @@
 #include <linux/vfio.h>
 
 #include "libioregion.h"
+#include "vfu_server.h"
 
 #include "kselftest.h"
 #include "kvm_util.h"
@@ -79,11 +80,6 @@ static void guest_gpio(void)
 	GUEST_DONE();
 }
 
-/*
- * Start the server; connect_server() retries until it listens: the socket
- * exists from bind(), accepts from listen(), and the test kernel has no
- * inotify to wait for either.
- */
 /* make bench: the same register read and write, timed, in one guest. */
 static void guest_bench(void)
 {
@@ -95,35 +91,6 @@ static void guest_bench(void)
 		outb_(PORT_A + 1, i);
 	GUEST_SYNC(12);
 	GUEST_DONE();
-}
-
-static pid_t start_server(const char *prog, const char *opt)
-{
-	pid_t pid;
-
-	unlink(path);
-	pid = fork();
-	TEST_ASSERT(pid >= 0, "fork");
-	if (pid == 0) {
-		if (opt)
-			execl(prog, prog, opt, path, NULL);
-		else
-			execl(prog, prog, path, NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int connect_server(struct ioregion_vfu **vfu, unsigned int flags,
-			  pid_t pid)
-{
-	int ret;
-
-	do
-		ret = ioregion_vfu_connect(vfu, path, flags);
-	while ((ret == -ENOENT || ret == -ECONNREFUSED) &&
-	       waitpid(pid, NULL, WNOHANG) == 0 && !sched_yield());
-	return ret;
 }
 
 struct run {
@@ -208,8 +175,9 @@ static void run_mode(const struct dev *d, bool ioregionfd)
 	int status;
 	pid_t pid;
 
-	pid = start_server(d->prog, d->opt);
-	status = connect_server(&vfu, ioregionfd ? 0 : IOREGION_VFU_MESSAGES_ONLY, pid);
+	pid = vfu_server_start(d->prog, d->opt, path);
+	TEST_ASSERT(pid > 0, "fork");
+	status = vfu_server_connect(&vfu, path, ioregionfd ? 0 : IOREGION_VFU_MESSAGES_ONLY, pid);
 	TEST_ASSERT(!status, "connect: %s", strerror(-status));
 	TEST_ASSERT(!ioregion_vfu_region(vfu, d->bar, &bar), "region info");
 	TEST_ASSERT(bar.size == d->size && bar.io_flags == (ioregionfd ? d->io_flags : 0),
@@ -367,8 +335,9 @@ static void bench_mode(const char *gpio, bool ioregionfd)
 	pid_t pid;
 	int ret;
 
-	pid = start_server(gpio, "-R");
-	ret = connect_server(&vfu, ioregionfd ? 0 : IOREGION_VFU_MESSAGES_ONLY, pid);
+	pid = vfu_server_start(gpio, "-R", path);
+	TEST_ASSERT(pid > 0, "fork");
+	ret = vfu_server_connect(&vfu, path, ioregionfd ? 0 : IOREGION_VFU_MESSAGES_ONLY, pid);
 	TEST_ASSERT(!ret, "connect: %s", strerror(-ret));
 	vm = vm_create_with_one_vcpu(&vcpu, guest_bench);
 	ret = ioregion_vfu_map(vfu, vm->fd, VFIO_PCI_BAR2_REGION_INDEX, PORT_A,
