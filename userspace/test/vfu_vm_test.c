@@ -30,9 +30,12 @@
 #include "libioregion.h"
 #include "vfu_server.h"
 
+#include "apic.h"
 #include "kselftest.h"
 #include "kvm_util.h"
 #include "processor.h"
+
+#include "guest_irq.h"
 
 #define PORT_A		0xc000	/* BAR2, as the VMM first places it */
 #define PORT_B		0xd000	/* ... and after the guest moved it */
@@ -316,6 +319,78 @@ static struct dev server_dev = {
 	.what = "BAR0's time register read, written (a timer armed) and read, 8 bytes in MMIO",
 };
 
+/*
+ * Interrupts: server.c raises its INTx when the timer BAR0 armed expires.
+ * The VMM hands the server an irqfd (with its resamplefd, as for a level
+ * line) by VFIO_USER_DEVICE_SET_IRQS; the interrupt reaches the guest from
+ * the server through KVM, without the VMM.  (server.c then DMAs, which
+ * this VMM does not offer: the server exits, its business.)
+ */
+#define INTX_GSI	10
+#define INTX_VECTOR	0x50
+
+static volatile uint64_t intx_seen;
+
+static void intx_handler(struct ex_regs *regs)
+{
+	intx_seen++;
+	xapic_write_reg(APIC_EOI, 0);
+}
+
+static void guest_intx(void)
+{
+	uint64_t now;
+
+	guest_route_level_irq(INTX_GSI, INTX_VECTOR);
+	asm volatile("sti");
+	now = readq(MMIO_A);
+	/* In 2 s: 1 s at least, whenever the current second ends. */
+	*(volatile uint64_t *)MMIO_A = now + 2;
+	while (!intx_seen)
+		cpu_relax();
+	GUEST_DONE();
+}
+
+static void run_intx(const char *server)
+{
+	struct ioregion_vfu *vfu;
+	struct kvm_vcpu *vcpu;
+	int irq, resample, ret;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	pid_t pid;
+
+	pid = vfu_server_start(server, NULL, path);
+	TEST_ASSERT(pid > 0, "fork");
+	ret = vfu_server_connect(&vfu, path, 0, pid);
+	TEST_ASSERT(!ret, "connect: %s", strerror(-ret));
+	vm = vm_create_with_one_vcpu(&vcpu, guest_intx);
+	vm_install_exception_handler(vm, INTX_VECTOR, intx_handler);
+	virt_pg_map(vm, MMIO_A, MMIO_A);
+	virt_pg_map(vm, IOAPIC_GPA, IOAPIC_GPA);
+	virt_pg_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA);
+	ret = ioregion_vfu_map(vfu, vm->fd, VFIO_PCI_BAR0_REGION_INDEX, MMIO_A, 0);
+	TEST_ASSERT(!ret, "map BAR0: %s", strerror(-ret));
+	ret = ioregion_irq_intx(vm->fd, INTX_GSI, &irq, &resample);
+	TEST_ASSERT(!ret, "irqfd: %s", strerror(-ret));
+	ret = ioregion_vfu_set_irq(vfu, VFIO_PCI_INTX_IRQ_INDEX, 0, irq);
+	TEST_ASSERT(!ret, "SET_IRQS: %s", strerror(-ret));
+
+	vcpu_run(vcpu);
+	ret = get_ucall(vcpu, &uc);
+	if (ret == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	ksft_test_result(ret == UCALL_DONE,
+			 "server: BAR0 arms the timer through ioregionfd; its INTx reaches the guest by the irqfd the VMM gave in SET_IRQS, no exit (%s)\n",
+			 exit_reason_str(vcpu->run->exit_reason));
+	TEST_ASSERT(!ioregion_irq_release(vm->fd, INTX_GSI, irq, resample),
+		    "irqfd release");
+	kvm_vm_free(vm);
+	ioregion_vfu_close(vfu);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -398,11 +473,12 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	gpio_dev.prog = argv[1];
 	server_dev.prog = argv[2];
-	ksft_set_plan(12);
+	ksft_set_plan(13);
 	run_mode(&gpio_dev, true);
 	run_mode(&gpio_dev, false);
 	run_mode(&server_dev, true);
 	run_mode(&server_dev, false);
+	run_intx(argv[2]);
 	unlink(path);
 	rmdir(dir);
 	ksft_finished();
