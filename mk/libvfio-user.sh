@@ -42,14 +42,15 @@ fi
 ninja -C "$obj" >"$build/build.log" 2>&1 ||
 	{ grep -E 'error|FAILED' "$build/build.log" | head -n 30 >&2; exit 1; }
 
-# The samples once more, static, for the test machine (vfu_vm_test).
+# The samples and the library once more, static, for the test machine
+# (vfu_vm_test, vfu_regs_server).
 if [ ! -f "$obj-static/build.ninja" ]; then
 	meson setup "$obj-static" "$src" -Dbuildtype=release \
 		-Ddefault_library=static -Dprefer_static=true -Dc_link_args=-static \
 		>"$build/setup-static.log" 2>&1 ||
 		{ tail -n 20 "$build/setup-static.log" >&2; rm -rf "$obj-static"; exit 1; }
 fi
-ninja -C "$obj-static" samples/gpio-pci-idio-16 samples/server \
+ninja -C "$obj-static" samples/gpio-pci-idio-16 samples/server lib/libvfio-user.a \
 	>"$build/build-static.log" 2>&1 ||
 	{ grep -E 'error|FAILED' "$build/build-static.log" | head -n 30 >&2; exit 1; }
 

@@ -90,6 +90,11 @@ with_selftest_lib "$guest/ioregion_bench" "$top/userspace/bench/ioregion_bench.c
 with_selftest_lib "$guest/vfu_vm_test" "$top/userspace/test/vfu_vm_test.c"
 cp "$top/build/libvfio-user/obj-static/samples/gpio-pci-idio-16" \
 	"$top/build/libvfio-user/obj-static/samples/server" "$guest/"
+# ...and a device of ours with a memory BAR, which the samples lack.
+gcc -static -O2 -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
+	-I"$top/build/libvfio-user/src/include" -o "$guest/vfu_regs_server" \
+	"$top/userspace/test/vfu_regs_server.c" \
+	"$top/build/libvfio-user/obj-static/lib/libvfio-user.a" -ljson-c
 with_selftest_lib "$guest/uart_vm_test" "$top/userspace/test/uart_vm_test.c" \
 	"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c"
 # The BPF latency tool and its test.

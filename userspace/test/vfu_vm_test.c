@@ -6,7 +6,8 @@
  * vfio-user client.  The guest drives the registers as the samples' code
  * defines them: gpio-pci-idio-16.c's BAR2 (I/O), whose offset 0 reads
  * pin++ / 3 and which takes writes; server.c's BAR0, a time register whose
- * write arms a timer.
+ * write arms a timer and whose INTx comes by irqfd; and vfu_regs_server.c
+ * (ours: a memory BAR) for posted writes against REGION_READ messages.
  *
  * Twice: with ioregionfd (the BAR bound with KVM_SET_IOREGION: no exit to
  * the VMM, no vfio-user message per access) and messages only (every access
@@ -15,7 +16,7 @@
  * killed: the VMM reports it and the guest's reads of the dead device
  * return all ones, as PCI's do; nothing hangs.
  *
- *   vfu_vm_test GPIO_SAMPLE SERVER_SAMPLE
+ *   vfu_vm_test GPIO_SAMPLE SERVER_SAMPLE REGS_SERVER
  *   vfu_vm_test --bench GPIO_SAMPLE   (make bench: "@@VFU MODE read NS write NS")
  */
 #include <errno.h>
@@ -391,6 +392,84 @@ static void run_intx(const char *server)
 	waitpid(pid, NULL, 0);
 }
 
+/*
+ * The PCI rule across the two paths, with KVM posting for real: the guest
+ * posts writes to vfu_regs_server's memory BAR through ioregionfd, then
+ * stops (GUEST_SYNC); the VMM at once reads the register with a
+ * VFIO_USER_REGION_READ message, which must see the last write, and the
+ * count of writes, although the server gets the message and the writes on
+ * two sockets.  Rounds of it, the writes still in flight at each sync.
+ */
+#define MMIO_C		0xc0200000ull
+#define ROUNDS		50
+#define POSTS		40
+#define REGS_COUNT	0xff8
+
+static void guest_posted(void)
+{
+	for (uint64_t r = 0; r < ROUNDS; r++) {
+		for (uint64_t i = 1; i <= POSTS; i++)
+			*(volatile uint64_t *)(MMIO_C + 0x10) = r * POSTS + i;
+		GUEST_SYNC(r);
+	}
+	GUEST_ASSERT_EQ(readq(MMIO_C + 0x10), ROUNDS * POSTS);
+	GUEST_ASSERT_EQ(readq(MMIO_C + REGS_COUNT), ROUNDS * POSTS);
+	GUEST_DONE();
+}
+
+static void run_posted(const char *regs_server)
+{
+	IOREGION_VFU_REGION(bar0);
+	IOREGION_VFU_STATS(st);
+	struct ioregion_vfu *vfu;
+	struct kvm_vcpu *vcpu;
+	uint64_t v, n, bad = 0;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	pid_t pid;
+	int ret;
+
+	pid = vfu_server_start(regs_server, NULL, path);
+	TEST_ASSERT(pid > 0, "fork");
+	ret = vfu_server_connect(&vfu, path, 0, pid);
+	TEST_ASSERT(!ret, "connect: %s", strerror(-ret));
+	TEST_ASSERT(!ioregion_vfu_region(vfu, VFIO_PCI_BAR0_REGION_INDEX, &bar0) &&
+		    bar0.io_flags == (IOREGION_VFU_IO_OFFERED | IOREGION_VFU_IO_POSTED),
+		    "BAR0 io_flags %#x", bar0.io_flags);
+	vm = vm_create_with_one_vcpu(&vcpu, guest_posted);
+	virt_pg_map(vm, MMIO_C, MMIO_C);
+	ret = ioregion_vfu_map(vfu, vm->fd, VFIO_PCI_BAR0_REGION_INDEX, MMIO_C, 0);
+	TEST_ASSERT(!ret, "map BAR0: %s", strerror(-ret));
+
+	for (;;) {
+		vcpu_run(vcpu);
+		ret = get_ucall(vcpu, &uc);
+		if (ret != UCALL_SYNC)
+			break;
+		/* The guest's writes of this round are posted, maybe in flight. */
+		TEST_ASSERT(!ioregion_vfu_access(vfu, VFIO_PCI_BAR0_REGION_INDEX, 0x10,
+						 &v, 8, false) &&
+			    !ioregion_vfu_access(vfu, VFIO_PCI_BAR0_REGION_INDEX,
+						 REGS_COUNT, &n, 8, false),
+			    "REGION_READ");
+		if (v != (uc.args[1] + 1) * POSTS || n != v)
+			bad++;
+	}
+	if (ret == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT(ret == UCALL_DONE, "exit %s", exit_reason_str(vcpu->run->exit_reason));
+	ioregion_vfu_stats(vfu, &st);
+	ksft_print_msg("regs: %d posted writes, %llu vfio-user region messages (the VMM's reads)\n",
+		       ROUNDS * POSTS, (unsigned long long)st.region_msgs);
+	ksft_test_result(!bad && st.region_msgs == 2 * ROUNDS,
+			 "regs: %d rounds of %d posted writes through ioregionfd, each followed by a REGION_READ message that saw them all (%llu did not)\n",
+			 ROUNDS, POSTS, (unsigned long long)bad);
+	kvm_vm_free(vm);
+	ioregion_vfu_close(vfu);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -452,8 +531,8 @@ int main(int argc, char **argv)
 	uint64_t features;
 	int kvm;
 
-	if (argc < 3)
-		ksft_exit_fail_msg("usage: %s GPIO_SAMPLE SERVER_SAMPLE | --bench GPIO_SAMPLE\n",
+	if (argc < 3 || (!bench && argc < 4))
+		ksft_exit_fail_msg("usage: %s GPIO_SAMPLE SERVER_SAMPLE REGS_SERVER | --bench GPIO_SAMPLE\n",
 				   argv[0]);
 	kvm = open_kvm_dev_path_or_exit();
 	if (ioregion_probe(kvm, &features))
@@ -473,12 +552,13 @@ int main(int argc, char **argv)
 	ksft_print_header();
 	gpio_dev.prog = argv[1];
 	server_dev.prog = argv[2];
-	ksft_set_plan(13);
+	ksft_set_plan(14);
 	run_mode(&gpio_dev, true);
 	run_mode(&gpio_dev, false);
 	run_mode(&server_dev, true);
 	run_mode(&server_dev, false);
 	run_intx(argv[2]);
+	run_posted(argv[3]);
 	unlink(path);
 	rmdir(dir);
 	ksft_finished();
