@@ -357,7 +357,7 @@ static int negotiate(struct ioregion_vfu *vfu)
 		"{\"capabilities\":{\"max_msg_fds\":8}}";
 	const char *mine = vfu->flags & IOREGION_VFU_MESSAGES_ONLY ? caps_msgs : caps;
 	uint16_t ver[2] = { VFU_MAJOR, VFU_MINOR };
-	char reply[4 + 1024];
+	char reply[4 + 4096];	/* the version, then the JSON */
 	size_t len;
 	int ret;
 
