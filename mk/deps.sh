@@ -14,7 +14,7 @@ else
 	      busybox-static liburing-dev libbpf-dev libseccomp-dev pkg-config
 	      ccache python3 perl git man-db clang bpftool
 	      rsync debian-archive-keyring dpkg-dev uuid-dev
-	      meson ninja-build libjson-c-dev libcmocka-dev python3-pytest)
+	      meson ninja-build libjson-c-dev libcmocka-dev python3-pytest valgrind)
 fi
 pkgs+=("$@")	# what one target needs on top (make bench: gnuplot-nox)
 missing=()
