@@ -50,7 +50,12 @@ sed -n '/^@@LAT-BEGIN/,/^@@LAT-END/p' "$out" | sed '1d;$d' >"$results/ioregion_l
 sed -n '/^@@QEMU-BEGIN/,/^@@QEMU-END/p' "$out" | sed -n 's/^@@QEMU //p' >"$results/qemu.txt"
 # vfio-user: libvfio-user's gpio sample, one register read and one write,
 # through VFIO_USER_REGION_READ/WRITE messages and through ioregionfd.
-sed -n '/^@@VFU-BEGIN/,/^@@VFU-END/p' "$out" | sed -n 's/^@@VFU //p' >"$results/vfu.txt"
+# Every boot's, each line prefixed with its boot.
+for b in $(seq "$boots"); do
+	name=bench; [ "$b" = 1 ] || name=bench-$b
+	sed -n '/^@@VFU-BEGIN/,/^@@VFU-END/p' "$results/$name.out" |
+		sed -n "s/^@@VFU /$b /p"
+done >"$results/vfu.txt"
 qemu_version=$("${VM_QEMU:-qemu-system-x86_64}" --version 2>/dev/null | head -1 || true)
 python3 - "$results/bench.json" "$results/qemu.txt" "$accel" "$qemu_version" "${jsons[@]}" <<'PY'
 import glob, json, os, platform, statistics, sys
@@ -121,17 +126,23 @@ lat = dict(l.split() for l in open(qemu) if len(l.split()) == 2)
 off, on = int(lat.get("off", 0)), int(lat.get("on", 0))
 d["qemu_register_read_ns"] = {"qemu_proxy": off or None, "qemu_ioregionfd": on or None}
 d["ratios"]["qemu_ioregionfd/qemu_proxy"] = round(on / off, 3) if on and off else None
-vfu = {}
+# vfio-user: per boot, then the median of each figure and of each ratio.
+vfu = {}  # boot -> mode -> op -> ns
 for l in open(os.path.join(os.path.dirname(qemu), "vfu.txt")):
-    f = l.split()  # MODE read NS write NS
-    if len(f) == 5:
-        vfu[f[0]] = {"read": int(f[2]), "write": int(f[4])}
+    f = l.split()  # BOOT MODE read NS write NS
+    if len(f) == 6:
+        vfu.setdefault(f[0], {})[f[1]] = {"read": int(f[3]), "write": int(f[5])}
+vfu_modes = ("msg", "ioregionfd", "ioregionfd_polling")
 for op in ("read", "write"):
-    msg = vfu.get("msg", {}).get(op)
-    iorfd = vfu.get("ioregionfd", {}).get(op)
-    d["vfio_user_%s_ns" % op] = {"vfio_user_msg": msg, "vfio_user_ioregionfd": iorfd}
-    key = "vfio_user_ioregionfd/vfio_user_msg" + ("" if op == "read" else " (write)")
-    d["ratios"][key] = round(iorfd / msg, 3) if msg and iorfd else None
+    d["vfio_user_%s_ns" % op] = {
+        "vfio_user_" + m: med([b[m][op] for b in vfu.values() if m in b])
+        for m in vfu_modes}
+    for m in vfu_modes[1:]:
+        xs = [round(b[m][op] / b["msg"][op], 3) for b in vfu.values()
+              if m in b and "msg" in b]
+        key = "vfio_user_%s/vfio_user_msg%s" % (m, "" if op == "read" else " (write)")
+        d["ratios"][key] = round(med(xs), 3) if xs else None
+        d["ratio_range"][key] = [min(xs), max(xs)] if xs else None
 json.dump(d, open(path, "w"), indent=2)
 print(">> %d boot(s); ratio: median [lowest, highest] across boots, target" % len(runs))
 for k, v in d["ratios"].items():

@@ -13,6 +13,10 @@ only=
 # The accelerator that runs the test machine (mk/vm.sh): tcg or kvm.
 accel=$(cat /accel 2>/dev/null || echo unknown)
 ./ioregion_bench -a "$accel" "$@" || exit 1
+# One sample per boot, so in every boot: make bench takes the median.
+echo "@@VFU-BEGIN"
+./vfu_vm_test --bench gpio-pci-idio-16
+echo "@@VFU-END"
 [ -n "$only" ] && exit 0
 ./ioregion_lat >/tmp/lat.out 2>&1 &
 lat=$!
@@ -27,6 +31,3 @@ echo "@@LAT-END"
 echo "@@QEMU-BEGIN"
 ./qemu_proxy_test.sh --bench
 echo "@@QEMU-END"
-echo "@@VFU-BEGIN"
-./vfu_vm_test --bench gpio-pci-idio-16
-echo "@@VFU-END"

@@ -17,7 +17,8 @@
  * return all ones, as PCI's do; nothing hangs.
  *
  *   vfu_vm_test GPIO_SAMPLE SERVER_SAMPLE REGS_SERVER
- *   vfu_vm_test --bench GPIO_SAMPLE   (make bench: "@@VFU MODE read NS write NS")
+ *   vfu_vm_test --bench GPIO_SAMPLE   (make bench: "@@VFU MODE read NS write NS",
+ *                                      MODE msg, ioregionfd, ioregionfd_polling)
  */
 #include <errno.h>
 #include <signal.h>
@@ -478,8 +479,33 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void bench_mode(const char *gpio, bool ioregionfd)
+#define POLL_PARAM	"/sys/module/kvm/parameters/ioregion_poll_ns"
+
+/* Set KVM's vCPU poll budget; the old one, or -1 without the parameter. */
+static long set_poll_ns(long val)
 {
+	long old = -1;
+	FILE *f = fopen(POLL_PARAM, "r+");
+
+	if (!f)
+		return -1;
+	TEST_ASSERT(fscanf(f, "%ld", &old) == 1, "reading " POLL_PARAM);
+	rewind(f);
+	fprintf(f, "%ld\n", val);
+	TEST_ASSERT(!fclose(f), "writing " POLL_PARAM);
+	return old;
+}
+
+/*
+ * @poll_ns: ioregionfd with the vCPU polling for the answer up to that
+ * long (kvm.ioregion_poll_ns, as ioregion_bench's vcpu_polling modes).
+ */
+static void bench_mode(const char *gpio, bool ioregionfd, long poll_ns)
+{
+	long old_poll = poll_ns ? set_poll_ns(poll_ns) : -1;
+	const char *mode = !ioregionfd ? "msg" :
+			   poll_ns ? "ioregionfd_polling" : "ioregionfd";
+
 	struct ioregion_vfu *vfu;
 	struct kvm_vcpu *vcpu;
 	uint64_t t[3] = { 0 };
@@ -515,7 +541,9 @@ static void bench_mode(const char *gpio, bool ioregionfd)
 	}
 	TEST_ASSERT(r.vmm_exits == (ioregionfd ? 0 : 2 * BENCH_N) && r.dead == 0,
 		    "%lu accesses reached the VMM", (unsigned long)r.vmm_exits);
-	printf("@@VFU %s read %llu write %llu\n", ioregionfd ? "ioregionfd" : "msg",
+	if (old_poll >= 0)
+		set_poll_ns(old_poll);
+	printf("@@VFU %s read %llu write %llu\n", mode,
 	       (unsigned long long)((t[1] - t[0]) / BENCH_N),
 	       (unsigned long long)((t[2] - t[1]) / BENCH_N));
 	kvm_vm_free(vm);
@@ -541,9 +569,10 @@ int main(int argc, char **argv)
 	TEST_ASSERT(mkdtemp(dir), "mkdtemp");
 	snprintf(path, sizeof(path), "%s/gpio.sock", dir);
 	if (bench) {
-		/* Messages first, then ioregionfd: same boot, same device code. */
-		bench_mode(argv[2], false);
-		bench_mode(argv[2], true);
+		/* Messages, then ioregionfd: same boot, same device code. */
+		bench_mode(argv[2], false, 0);
+		bench_mode(argv[2], true, 0);
+		bench_mode(argv[2], true, 1000000);
 		unlink(path);
 		rmdir(dir);
 		return 0;
