@@ -75,6 +75,8 @@
 #include "kvm_util.h"
 #include "processor.h"
 
+#include "../test/kvm_param.h"
+
 #define SYNC_GPA	0xc0000000ull	/* ioregionfd, recv engine */
 #define POSTED_GPA	0xc0001000ull	/* the same socket, posted writes */
 #define POLL_GPA	0xc0002000ull	/* ioregionfd, io_uring busy-poll */
@@ -567,26 +569,6 @@ static struct result {
 	[SHADOW]     = { "shadow_read", "ioregionfd read from the device shadow, no command",
 			 OP_READ, SHADOW_GPA },
 };
-
-#define PARAMS		"/sys/module/kvm/parameters/"
-#define POLL_PARAM	PARAMS "ioregion_poll_ns"
-#define GROW_PARAM	PARAMS "ioregion_poll_ns_grow"
-
-/* Set the parameter at @path to @val; the old value, or -1 if there is none. */
-static long set_param(const char *path, long val)
-{
-	long old = -1;
-	FILE *f;
-
-	f = fopen(path, "r+");
-	if (!f)
-		return -1;
-	TEST_ASSERT(fscanf(f, "%ld", &old) == 1, "reading %s", path);
-	rewind(f);
-	fprintf(f, "%ld\n", val);
-	TEST_ASSERT(!fclose(f), "writing %s", path);
-	return old;
-}
 
 /* Accesses in a batch of @m. */
 static uint64_t batch_len(const struct result *m)

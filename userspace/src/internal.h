@@ -45,6 +45,12 @@ struct kvm_ioregion_group {
 #define KVM_CREATE_IOREGION_GROUP _IOW(KVMIO, 0xd7, struct kvm_ioregion_group)
 #endif
 
+/* SCM_RIGHTS helpers (layout.c), for the control socket and vfio-user. */
+struct iovec;
+ssize_t ioregion_sendmsg_fds(int fd, const struct iovec *iov, int iovcnt,
+			     const int *fds, int nr);
+void ioregion_close_fds(int *fds, int nr);
+
 #define CMD_SIZE	sizeof(struct ioregionfd_cmd)
 #define RESP_SIZE	sizeof(struct ioregionfd_resp)
 #define RX_CMDS		128

@@ -162,10 +162,15 @@ union ctl_cmsg {
 	struct cmsghdr align;
 };
 
-static int ctl_send(int fd, const void *msg, size_t len, const int *fds, int nr)
+/*
+ * One sendmsg(2) of @iov with @nr (at most IOREGION_REPLY_MAX_FDS) fds as
+ * SCM_RIGHTS, retried on EINTR: the bytes sent, or -errno.  Also the
+ * vfio-user client's (vfu.c).
+ */
+ssize_t ioregion_sendmsg_fds(int fd, const struct iovec *iov, int iovcnt,
+			     const int *fds, int nr)
 {
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
 	union ctl_cmsg u;
 	struct cmsghdr *cm;
 	ssize_t n;
@@ -183,15 +188,25 @@ static int ctl_send(int fd, const void *msg, size_t len, const int *fds, int nr)
 	do {
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static int ctl_send(int fd, const void *msg, size_t len, const int *fds, int nr)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	ssize_t n = ioregion_sendmsg_fds(fd, &iov, 1, fds, nr);
+
 	if (n < 0)
-		return -errno;
+		return n;
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-static void close_fds(int *fds, int nr)
+/* Close @nr fds; -1 entries are skipped. */
+void ioregion_close_fds(int *fds, int nr)
 {
 	while (nr-- > 0)
-		close(fds[nr]);
+		if (fds[nr] >= 0)
+			close(fds[nr]);
 }
 
 /*
@@ -235,7 +250,7 @@ static int ctl_recv(int fd, void *msg, size_t len, uint16_t kind, int *fds, int 
 	else if (hdr->version != CTL_VERSION)
 		ret = -EPROTONOSUPPORT;
 	if (ret)
-		close_fds(fds, *nr);
+		ioregion_close_fds(fds, *nr);
 	return ret;
 }
 
@@ -276,11 +291,11 @@ int ioregion_propose(int ctl_fd, const struct ioregion_layout *layout,
 	if (ret)
 		return ret;
 	if (r.status > 0 || r.nr_fds != (uint32_t)nr || (r.status && nr)) {
-		close_fds(got, nr);
+		ioregion_close_fds(got, nr);
 		return -EBADMSG;
 	}
 	if (nr > *nr_fds) {
-		close_fds(got, nr);
+		ioregion_close_fds(got, nr);
 		return -ENOBUFS;
 	}
 	memcpy(fds, got, nr * sizeof(int));
@@ -302,7 +317,7 @@ int ioregion_recv_proposal(int ctl_fd, struct ioregion_layout *layout, int *kvm_
 	if (!ret)
 		ret = layout_from_wire(layout, &p);
 	if (ret) {
-		close_fds(fds, nr);
+		ioregion_close_fds(fds, nr);
 		return ret;
 	}
 	*kvm_fd = fds[0];

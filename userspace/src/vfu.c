@@ -40,7 +40,7 @@
 #define VFU_MAJOR		0
 #define VFU_MINOR		1
 #define VFU_MAX_REGIONS		16
-#define VFU_MAX_FDS		8
+#define VFU_MAX_FDS		IOREGION_REPLY_MAX_FDS
 #define VFU_IO_FD_IOREGIONFD	1
 #define VFU_IOREGIONFD_PIO	(1u << 0)
 #define VFU_IOREGIONFD_POSTED	(1u << 1)
@@ -94,46 +94,23 @@ struct ioregion_vfu {
 	uint16_t msg_id;
 	unsigned int flags;
 	bool server_ioregionfd;
-	uint32_t max_data;
 	uint32_t nr_regions;
 	uint32_t nr_irqs;
 	struct vfu_region region[VFU_MAX_REGIONS];
 	uint64_t msgs, region_msgs;
 };
 
-static void close_fds(int *fds, int nr)
-{
-	for (int i = 0; i < nr; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
 static int send_all(int sock, const struct iovec *iov, int iovcnt,
 		    const int *fds, int nr_fds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * VFU_MAX_FDS)] = { 0 };
-	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = iovcnt };
 	size_t total = 0, sent = 0;
 	ssize_t n;
 
 	for (int i = 0; i < iovcnt; i++)
 		total += iov[i].iov_len;
-	if (nr_fds) {
-		struct cmsghdr *c;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr_fds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nr_fds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr_fds);
-	}
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	n = ioregion_sendmsg_fds(sock, iov, iovcnt, fds, nr_fds);
 	if (n < 0)
-		return -errno;
+		return n;
 	sent = n;
 	/* The rest of a short send, without the file descriptors again. */
 	while (sent < total) {
@@ -189,7 +166,7 @@ static int recv_all(int sock, void *buf, size_t len, int *fds, int *nr_fds)
 			}
 		}
 		if (mh.msg_flags & MSG_CTRUNC) {
-			close_fds(fds, *nr_fds);
+			ioregion_close_fds(fds, *nr_fds);
 			*nr_fds = 0;
 			return -EPROTO;
 		}
@@ -297,7 +274,7 @@ broken:
 		ret = -ECONNRESET;
 err:
 	if (fds)
-		close_fds(fds, *nr_fds);
+		ioregion_close_fds(fds, *nr_fds);
 	*nr_fds = 0;
 	/*
 	 * Anything but the server's own error reply leaves the stream out of
@@ -328,16 +305,10 @@ static int parse_caps(struct ioregion_vfu *vfu, const char *json, size_t len)
 	}
 	if (!json_object_is_type(caps, json_type_object))
 		goto out;
-	if (json_object_object_get_ex(caps, "max_data_xfer_size", &o)) {
-		int64_t v;
-
-		if (!json_object_is_type(o, json_type_int))
-			goto out;
-		v = json_object_get_int64(o);
-		if (v < 8)
-			goto out;
-		vfu->max_data = v < (1 << 20) ? v : (1 << 20);
-	}
+	/* Validated, not kept: no access here moves more than 64 bytes. */
+	if (json_object_object_get_ex(caps, "max_data_xfer_size", &o) &&
+	    (!json_object_is_type(o, json_type_int) || json_object_get_int64(o) < 8))
+		goto out;
 	if (json_object_object_get_ex(caps, "ioregionfd", &o)) {
 		if (!json_object_is_type(o, json_type_boolean))
 			goto out;
@@ -458,7 +429,7 @@ static int get_io_fds(struct ioregion_vfu *vfu, uint32_t index)
 		r->io_flags |= IOREGION_VFU_IO_POSTED;
 	ret = 0;
 out:
-	close_fds(fds, nr);
+	ioregion_close_fds(fds, nr);
 	return ret;
 }
 
@@ -513,7 +484,6 @@ int ioregion_vfu_connect(struct ioregion_vfu **vfup, const char *path,
 	if (!vfu)
 		return -ENOMEM;
 	vfu->flags = flags;
-	vfu->max_data = 1 << 20;
 	for (int i = 0; i < VFU_MAX_REGIONS; i++) {
 		vfu->region[i].fd = -1;
 		vfu->region[i].addr = IOREGION_VFU_UNMAPPED;

@@ -38,6 +38,7 @@
 #include "processor.h"
 
 #include "guest_irq.h"
+#include "kvm_param.h"
 
 #define PORT_A		0xc000	/* BAR2, as the VMM first places it */
 #define PORT_B		0xd000	/* ... and after the guest moved it */
@@ -49,24 +50,11 @@
 static char dir[] = "/tmp/vfu-vm-XXXXXX";
 static char path[128];
 
-static inline uint8_t inb_(uint16_t port)
-{
-	uint8_t v;
-
-	asm volatile("inb %1, %0" : "=a"(v) : "d"(port));
-	return v;
-}
-
-static inline void outb_(uint16_t port, uint8_t v)
-{
-	asm volatile("outb %0, %1" : : "a"(v), "d"(port));
-}
-
 /* The sample's register, read at @port: pin++ / 3, from pin = @*pin. */
 static void guest_reads(uint16_t port, int *pin, int n)
 {
 	for (int i = 0; i < n; i++, (*pin)++)
-		GUEST_ASSERT_EQ(inb_(port), *pin / 3);
+		GUEST_ASSERT_EQ(guest_inb(port), *pin / 3);
 }
 
 static void guest_gpio(void)
@@ -75,13 +63,13 @@ static void guest_gpio(void)
 
 	guest_reads(PORT_A, &pin, READS);
 	for (int i = 0; i < WRITES; i++)
-		outb_(PORT_A + 1 + i, 0xa5 ^ i);
+		guest_outb(PORT_A + 1 + i, 0xa5 ^ i);
 	GUEST_SYNC(1);			/* the VMM moves the BAR */
 	guest_reads(PORT_B, &pin, READS);
-	GUEST_ASSERT_EQ(inb_(PORT_A), 0xff);	/* nothing decodes there now */
+	GUEST_ASSERT_EQ(guest_inb(PORT_A), 0xff);	/* nothing decodes there now */
 	GUEST_SYNC(2);			/* the VMM kills the server */
-	GUEST_ASSERT_EQ(inb_(PORT_B), 0xff);
-	GUEST_ASSERT_EQ(inb_(PORT_B), 0xff);
+	GUEST_ASSERT_EQ(guest_inb(PORT_B), 0xff);
+	GUEST_ASSERT_EQ(guest_inb(PORT_B), 0xff);
 	GUEST_DONE();
 }
 
@@ -90,10 +78,10 @@ static void guest_bench(void)
 {
 	GUEST_SYNC(10);
 	for (int i = 0; i < BENCH_N; i++)
-		(void)inb_(PORT_A);
+		(void)guest_inb(PORT_A);
 	GUEST_SYNC(11);
 	for (int i = 0; i < BENCH_N; i++)
-		outb_(PORT_A + 1, i);
+		guest_outb(PORT_A + 1, i);
 	GUEST_SYNC(12);
 	GUEST_DONE();
 }
@@ -479,30 +467,13 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-#define POLL_PARAM	"/sys/module/kvm/parameters/ioregion_poll_ns"
-
-/* Set KVM's vCPU poll budget; the old one, or -1 without the parameter. */
-static long set_poll_ns(long val)
-{
-	long old = -1;
-	FILE *f = fopen(POLL_PARAM, "r+");
-
-	if (!f)
-		return -1;
-	TEST_ASSERT(fscanf(f, "%ld", &old) == 1, "reading " POLL_PARAM);
-	rewind(f);
-	fprintf(f, "%ld\n", val);
-	TEST_ASSERT(!fclose(f), "writing " POLL_PARAM);
-	return old;
-}
-
 /*
  * @poll_ns: ioregionfd with the vCPU polling for the answer up to that
  * long (kvm.ioregion_poll_ns, as ioregion_bench's vcpu_polling modes).
  */
 static void bench_mode(const char *gpio, bool ioregionfd, long poll_ns)
 {
-	long old_poll = poll_ns ? set_poll_ns(poll_ns) : -1;
+	long old_poll = poll_ns ? set_param(POLL_PARAM, poll_ns) : -1;
 	const char *mode = !ioregionfd ? "msg" :
 			   poll_ns ? "ioregionfd_polling" : "ioregionfd";
 
@@ -542,7 +513,7 @@ static void bench_mode(const char *gpio, bool ioregionfd, long poll_ns)
 	TEST_ASSERT(r.vmm_exits == (ioregionfd ? 0 : 2 * BENCH_N) && r.dead == 0,
 		    "%lu accesses reached the VMM", (unsigned long)r.vmm_exits);
 	if (old_poll >= 0)
-		set_poll_ns(old_poll);
+		set_param(POLL_PARAM, old_poll);
 	printf("@@VFU %s read %llu write %llu\n", mode,
 	       (unsigned long long)((t[1] - t[0]) / BENCH_N),
 	       (unsigned long long)((t[2] - t[1]) / BENCH_N));
