@@ -44,18 +44,49 @@ fi
 
 out=$results/$name.out
 log=$results/dmesg-$name.txt
+pidf=$results/$name.pid
 echo ">> booting the '$flavour' kernel ($accel): $cmd"
-rm -f "$out" "$log"
-set +e
-# The QEMU monitor on a socket: a hung test machine's CPUs can be read
-# (mk/vmregs.sh NAME) before the timeout takes it down.
-rm -f "$results/$name.mon"
-timeout "${VM_TIMEOUT:-2400}" "${qemu[@]}" -append "$append" \
-	-monitor "unix:$results/$name.mon,server=on,wait=off" \
-	-serial "file:$log" -chardev stdio,id=out,signal=off -serial chardev:out \
-	</dev/null | sed -u 's/\r$//' | tee "$out" | grep --line-buffered -v '^@@EXIT'
-qrc=${PIPESTATUS[0]}
-set -e
+rm -f "$results/dmesg-$name".boot*.txt
+# A kernel that never reaches /init (it writes @@INIT to ttyS0 first) is
+# taken down after VM_BOOT_TIMEOUT seconds instead of VM_TIMEOUT.  If its
+# log names neither KVM nor ioregionfd - nothing of ours had run - it is
+# booted once more (VM_BOOT_TRIES); the failed boot's log is kept as
+# dmesg-NAME.bootN.txt.  Seen once in CI: the emulator's second CPU came
+# up with broken per-CPU state, a KASAN storm at 4 s, no /init, no tests.
+tries=${VM_BOOT_TRIES:-2}
+for try in $(seq 1 "$tries"); do
+	rm -f "$out" "$log" "$pidf"
+	# The QEMU monitor on a socket: a hung test machine's CPUs can be read
+	# (mk/vmregs.sh NAME) before the timeout takes it down.
+	rm -f "$results/$name.mon"
+	(
+		end=$(($(date +%s) + ${VM_BOOT_TIMEOUT:-300}))
+		while [ "$(date +%s)" -lt "$end" ]; do
+			grep -qa '@@INIT' "$log" 2>/dev/null && exit 0
+			sleep 2
+		done
+		echo "vm: the kernel did not reach /init in ${VM_BOOT_TIMEOUT:-300} s; stopping it" >&2
+		[ -s "$pidf" ] && kill "$(cat "$pidf")"
+	) &
+	watchdog=$!
+	set +e
+	timeout "${VM_TIMEOUT:-2400}" "${qemu[@]}" -append "$append" -pidfile "$pidf" \
+		-monitor "unix:$results/$name.mon,server=on,wait=off" \
+		-serial "file:$log" -chardev stdio,id=out,signal=off -serial chardev:out \
+		</dev/null | sed -u 's/\r$//' | tee "$out" | grep --line-buffered -v '^@@EXIT'
+	qrc=${PIPESTATUS[0]}
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null
+	set -e
+	if grep -qa '@@INIT' "$log" || [ "$try" = "$tries" ] ||
+	   grep -qaiE 'kvm|ioregion' "$log"; then
+		break
+	fi
+	cp "$log" "$results/dmesg-$name.boot$try.txt"
+	echo "vm: boot $try never reached /init and its log names nothing of KVM's" \
+	     "(build/results/dmesg-$name.boot$try.txt); booting again" >&2
+	grep -aE 'BUG:|WARNING:|panic' "$log" | head -n 3 >&2 || true
+done
 rc=$(sed -n 's/^@@EXIT \([0-9]*\).*/\1/p' "$out" | tail -n 1)
 if [ -z "$rc" ]; then
 	echo "vm: the test machine stopped without reporting a status (qemu exit $qrc);" \
