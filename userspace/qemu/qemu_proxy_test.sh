@@ -87,9 +87,10 @@ fi
 echo "TAP version 13"
 echo "1..9"
 n=0
+failed=0
 result() { # OK DESCRIPTION
 	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fi
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
 }
 bar_counts() { # TRACE: accesses per BAR through QEMU
 	for b in 0 1 2; do
@@ -154,3 +155,4 @@ show $work/kill.log
 result $? "killing the remote process mid-run: QEMU exits (in ${secs}s), no hang"
 grep -Eq "KVM: ioregionfd: guest .* failed: (the device process closed its end|I/O error on the device's socket)" $work/kill.log
 result $? "killing the remote process mid-run: QEMU names the failed access and the reason"
+exit $failed
