@@ -103,7 +103,7 @@ cp "$lib/tools/ioregion_lat" "$top/userspace/test/ioregion_lat_test.sh" "$guest/
 
 build_demo
 
-# Multi-process QEMU (userspace/qemu/): Debian's QEMU 7.2 with our series,
+# Multi-process QEMU (userspace/qemu/): Debian 13's QEMU 10.0.13 with our series,
 # the guest it boots (build/obj-qguest's kernel, busybox, proxytest), the
 # orchestrator and the test.  QEMU is dynamically linked: its libraries and
 # loader travel with it, and qemu/qemu runs it through that loader.
