@@ -4,7 +4,9 @@
 # path side by side, the modes interleaved.  The first boot also runs the
 # BPF tool's histograms over a short run of the ioregionfd modes
 # (ioregion_lat.txt) and multi-process QEMU's register-read latency with
-# and without ioregionfd=on ("qemu_ioregionfd/qemu_proxy").
+# and without ioregionfd=on ("qemu_ioregionfd/qemu_proxy"), and its 4 KiB
+# queue-depth-1 read IOPS single-process, proxied, proxied with ioregionfd
+# ("qemu_qd1_iops").
 # build/results/bench.json: every boot under "boots"; "ratios" and "modes"
 # the median across boots, "ratio_range" the lowest and highest.  Plus
 # bench.{out,dat,svg} (the first boot's console, data and plot).  Then
@@ -126,6 +128,14 @@ lat = dict(l.split() for l in open(qemu) if len(l.split()) == 2)
 off, on = int(lat.get("off", 0)), int(lat.get("on", 0))
 d["qemu_register_read_ns"] = {"qemu_proxy": off or None, "qemu_ioregionfd": on or None}
 d["ratios"]["qemu_ioregionfd/qemu_proxy"] = round(on / off, 3) if on and off else None
+# 4 KiB reads at queue depth 1 on a null-co disk, guest-side IOPS: the
+# lsi53c895a in QEMU's own process, behind the proxy, and behind the proxy
+# with ioregionfd (same boot).
+iops = {m: int(lat.get("iops_" + m, 0)) or None for m in ("single", "proxy", "ioregionfd")}
+d["qemu_qd1_iops"] = iops
+for a, b in (("ioregionfd", "proxy"), ("ioregionfd", "single")):
+    d["ratios"]["qemu_qd1_iops %s/%s" % (a, b)] = \
+        round(iops[a] / iops[b], 3) if iops[a] and iops[b] else None
 # vfio-user: per boot, then the median of each figure and of each ratio.
 vfu = {}  # boot -> mode -> op -> ns
 for l in open(os.path.join(os.path.dirname(qemu), "vfu.txt")):
@@ -151,6 +161,9 @@ for k, v in d["ratios"].items():
                                        d.get("targets", {}).get(k, "")))
 print(">> multi-process QEMU, guest register read (median ns): through QEMU %s, "
       "ioregionfd %s" % (off or "n/a", on or "n/a"))
+print(">> QEMU, 4 KiB O_DIRECT reads at queue depth 1 on null-co (guest IOPS): "
+      "single-process %s, multi-process %s, multi-process + ioregionfd %s"
+      % tuple(iops[m] or "n/a" for m in ("single", "proxy", "ioregionfd")))
 PY
 # What the counts predict for a real host: bench.json "model".
 python3 "$top/mk/bench-model.py" "$results/bench.json"

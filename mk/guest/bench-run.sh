@@ -2,7 +2,7 @@
 # Runs inside the test machine for `make bench`: the benchmark (nothing
 # else running), then ioregion_lat over a short run of the ioregionfd
 # modes, then multi-process QEMU's register-read latency with and without
-# ioregionfd, then a vfio-user device's (libvfio-user's gpio sample) register
+# ioregionfd and its 4 KiB queue-depth-1 IOPS (also single-process), then a vfio-user device's (libvfio-user's gpio sample) register
 # read and write through messages and through ioregionfd, between markers
 # for mk/bench.sh.  Arguments go to
 # ioregion_bench; a first argument --bench-only runs the benchmark alone

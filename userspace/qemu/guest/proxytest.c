@@ -9,6 +9,9 @@
  *                                    times (0: until killed)
  *   proxytest regs N                 N write/read-back pairs on a scratch
  *                                    register, then N timed register reads
+ *   proxytest iops DEV SECONDS       4 KiB reads with O_DIRECT, one at a
+ *                                    time (queue depth 1), for SECONDS:
+ *                                    the reads per second
  *
  * Prints one line per result; exits non-zero on any mismatch.
  */
@@ -190,6 +193,40 @@ static int regs(long n)
 	return !!bad;
 }
 
+/* What the QEMU list asked of ioregionfd: 4 KiB reads at queue depth 1. */
+static int iops(const char *dev, long secs)
+{
+	int fd = open(dev, O_RDONLY | O_DIRECT);
+	uint64_t t0, end, n = 0;
+	off_t off = 0, size;
+	void *buf;
+
+	if (fd < 0 || secs < 1 || posix_memalign(&buf, 4096, 4096)) {
+		printf("iops: %s: %s\n", dev, fd < 0 ? strerror(errno) : "bad arguments");
+		return 1;
+	}
+	size = lseek(fd, 0, SEEK_END) & ~(off_t)4095;
+	t0 = now_ns();
+	end = t0 + secs * 1000000000ULL;
+	while (now_ns() < end) {
+		if (pread(fd, buf, 4096, off) != 4096) {
+			printf("iops: read at %lld: %s\n", (long long)off,
+			       strerror(errno));
+			return 1;
+		}
+		n++;
+		off = off + 4096 < size ? off + 4096 : 0;
+	}
+	t0 = now_ns() - t0;
+	printf("iops: %llu reads of 4 KiB (O_DIRECT, queue depth 1) in %.1f s: "
+	       "%llu IOPS\n", (unsigned long long)n, t0 / 1e9,
+	       (unsigned long long)(n * 1000000000ULL / t0));
+	printf("@@IOPS %llu\n", (unsigned long long)(n * 1000000000ULL / t0));
+	free(buf);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -197,6 +234,9 @@ int main(int argc, char **argv)
 		return disk(argv[2], atol(argv[3]), argc > 4 ? atol(argv[4]) : 1);
 	if (argc == 3 && !strcmp(argv[1], "regs"))
 		return regs(atol(argv[2]));
-	fprintf(stderr, "usage: proxytest disk DEV MIB [PASSES] | regs N\n");
+	if (argc == 4 && !strcmp(argv[1], "iops"))
+		return iops(argv[2], atol(argv[3]));
+	fprintf(stderr, "usage: proxytest disk DEV MIB [PASSES] | regs N | "
+		"iops DEV SECONDS\n");
 	return 2;
 }
