@@ -53,19 +53,19 @@ rm -f "$results/dmesg-$name".boot*.txt
 # booted once more (VM_BOOT_TRIES); the failed boot's log is kept as
 # dmesg-NAME.bootN.txt.  Seen once in CI: the emulator's second CPU came
 # up with broken per-CPU state, a KASAN storm at 4 s, no /init, no tests.
-tries=${VM_BOOT_TRIES:-2}
+tries=${VM_BOOT_TRIES:-2} boot_secs=${VM_BOOT_TIMEOUT:-300}
 for try in $(seq 1 "$tries"); do
 	rm -f "$out" "$log" "$pidf"
 	# The QEMU monitor on a socket: a hung test machine's CPUs can be read
 	# (mk/vmregs.sh NAME) before the timeout takes it down.
 	rm -f "$results/$name.mon"
 	(
-		end=$(($(date +%s) + ${VM_BOOT_TIMEOUT:-300}))
+		end=$(($(date +%s) + boot_secs))
 		while [ "$(date +%s)" -lt "$end" ]; do
 			grep -qa '@@INIT' "$log" 2>/dev/null && exit 0
 			sleep 2
 		done
-		echo "vm: the kernel did not reach /init in ${VM_BOOT_TIMEOUT:-300} s; stopping it" >&2
+		echo "vm: the kernel did not reach /init in $boot_secs s; stopping it" >&2
 		[ -s "$pidf" ] && kill "$(cat "$pidf")"
 	) &
 	watchdog=$!

@@ -27,6 +27,12 @@ if [ ! -w /dev/kvm ]; then
 	exit 4
 fi
 
+# What every guest QEMU gets besides its console, command line and the
+# disk's controller: the guest kernel and initramfs, and nothing else.
+guest="-nodefaults -display none -vga none -no-reboot -monitor none
+	-kernel $q/bzImage -initrd $q/initramfs.cpio.gz"
+disk_hd="-device scsi-hd,id=sd0,drive=d0,bus=lsi0.0,scsi-id=0"
+
 # boot NAME IOREGIONFD PTEST TIMEOUT: one run of the pair; the guest's
 # console in $work/NAME.serial, QEMU's messages in NAME.log, its trace in
 # NAME.trace.  Returns mpqemu_run's status.
@@ -35,15 +41,11 @@ boot() {
 	$q/mpqemu_run -t "$4" -p $work/$1.pid \
 		$q/qemu -machine x-remote -accel qtest -nodefaults -display none \
 		-monitor none -device lsi53c895a,id=lsi0 \
-		${DISK:--drive id=d0,file=$img,format=raw,if=none} \
-		-device scsi-hd,id=sd0,drive=d0,bus=lsi0.0,scsi-id=0 \
+		${DISK:--drive id=d0,file=$img,format=raw,if=none} $disk_hd \
 		-object x-remote-object,id=robj1,devid=lsi0,fd=@FD@ \
 		-- $q/qemu -machine pc,accel=kvm,memory-backend=mem \
-		-object memory-backend-memfd,id=mem,size=256M -m 256M \
-		-nodefaults -display none -vga none -no-reboot -monitor none \
-		-serial file:$work/$1.serial -kernel $q/bzImage \
-		-initrd $q/initramfs.cpio.gz \
-		-append "console=ttyS0 panic=-1 ptest=$3" \
+		-object memory-backend-memfd,id=mem,size=256M -m 256M $guest \
+		-serial file:$work/$1.serial -append "console=ttyS0 panic=-1 ptest=$3" \
 		-device x-pci-proxy-dev,id=lsi0,fd=@FD@,ioregionfd=$2 \
 		-D $work/$1.trace -trace enable=proxy_bar_access \
 		-trace enable=proxy_ioregionfd -trace enable=kvm_set_ioregion \
@@ -82,14 +84,9 @@ kcmd_stop() {
 # own process (no multi-process), its disk $DISK.
 single() {
 	rm -f $work/$1.*
-	timeout "$3" $q/qemu -machine pc,accel=kvm -m 256M \
-		-nodefaults -display none -vga none -no-reboot -monitor none \
-		-serial file:$work/$1.serial -kernel $q/bzImage \
-		-initrd $q/initramfs.cpio.gz \
-		-append "console=ttyS0 panic=-1 ptest=$2" \
-		-device lsi53c895a,id=lsi0 $DISK \
-		-device scsi-hd,id=sd0,drive=d0,bus=lsi0.0,scsi-id=0 \
-		>$work/$1.log 2>&1
+	timeout "$3" $q/qemu -machine pc,accel=kvm -m 256M $guest \
+		-serial file:$work/$1.serial -append "console=ttyS0 panic=-1 ptest=$2" \
+		-device lsi53c895a,id=lsi0 $DISK $disk_hd >$work/$1.log 2>&1
 }
 
 if [ "$1" = --bench ]; then
