@@ -4,7 +4,8 @@
 # and libvfio-user's series in its subprojects/libvfio-user, built for what
 # the tests use only - x86_64-softmmu with KVM, multi-process, the vfio-user
 # server, the pc machine, lsi53c895a, pci-serial - into
-# build/qemu/obj/qemu-system-x86_64.
+# build/qemu/obj/qemu-system-x86_64, and the series' qtest
+# (build/qemu/obj/tests/qtest/ioregionfd-test).
 # About 3 minutes on 2 cores from scratch; incremental afterwards.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,7 +73,8 @@ if [ ! -f "$obj/build.ninja" ]; then
 fi
 echo ">> building QEMU (about 3 min on 2 cores from scratch)"
 start=$(date +%s)
-if ! PATH=$path ninja -C "$obj" qemu-system-x86_64 >"$build/build.log" 2>&1; then
+if ! PATH=$path ninja -C "$obj" qemu-system-x86_64 tests/qtest/ioregionfd-test \
+	>"$build/build.log" 2>&1; then
 	grep -E 'error|FAILED' "$build/build.log" | head -n 30 >&2
 	echo "qemu: build failed, see build/qemu/build.log" >&2
 	exit 1
