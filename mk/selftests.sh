@@ -114,8 +114,10 @@ qd=$guest/qemu
 qroot=$top/build/qguest-initramfs
 qbin=$top/build/qemu/obj/qemu-system-x86_64
 rm -rf "$qroot"; mkdir -p "$qd"/{bin,lib,share} "$qroot"/{bin,dev,proc,sys}
+qtest=$top/build/qemu/obj/tests/qtest/ioregionfd-test
 strip -o "$qd/bin/qemu-system-x86_64" "$qbin"
-for l in $(ldd "$qbin" | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+strip -o "$qd/bin/ioregionfd-test" "$qtest"
+for l in $(ldd "$qbin" "$qtest" | awk '/=>/ {print $3} /ld-linux/ {print $1}' | sort -u); do
 	cp -L "$l" "$qd/lib/"
 done
 # Firmware from Debian's qemu-system-data and seabios: what -M pc with
@@ -131,9 +133,11 @@ exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" \
 	"$d/bin/qemu-system-x86_64" -L "$d/share" "$@"
 WRAP
 chmod +x "$qd/qemu"
+# The same, by the name libqtest wants (it takes the target from it).
+cp "$qd/qemu" "$qd/qemu-system-x86_64"
 gcc -static -O2 -Wall -Wextra -Werror -o "$qd/mpqemu_run" "$top/userspace/qemu/mpqemu_run.c"
 gcc -static -O2 -Wall -Wextra -Werror -o "$qroot/bin/proxytest" \
 	"$top/userspace/qemu/guest/proxytest.c"
 guest_initramfs "$qroot" "$top/userspace/qemu/guest/init" "$qd/initramfs.cpio.gz"
 cp "$top/build/obj-qguest/arch/x86/boot/bzImage" "$qd/bzImage"
-cp "$top/userspace/qemu/qemu_proxy_test.sh" "$guest/"
+cp "$top/userspace/qemu/qemu_proxy_test.sh" "$top/userspace/qemu/qemu_qtest.sh" "$guest/"
