@@ -44,7 +44,8 @@ build_demo() {
 		-isystem "$obj/usr/include" -I"$top/userspace/src/include" -I"$lib/include" \
 		-I"$top/userspace/demo" -o "$guest/demo_vmm" "$top/userspace/demo/demo_vmm.c" \
 		"$top/userspace/demo/uart_device.c" "$top/userspace/demo/uart16550.c" \
-		"$lib/libioregion.a" -luring -lseccomp -pthread
+		"$top/userspace/demo/pci.c" \
+		"$lib/libioregion.a" -luring -lseccomp -ljson-c -pthread
 	gcc -static -O2 -Wall -Werror -o "$root/bin/uartbench" "$top/userspace/demo/guest/uartbench.c"
 	guest_initramfs "$root" "$top/userspace/demo/guest/init" "$demo/initramfs.cpio.gz"
 	cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"

@@ -54,11 +54,13 @@
 #include <sys/wait.h>
 
 #include "libioregion.h"
+#include "pci.h"
 #include "uart16550.h"
 #include "uart_device.h"
 
 #define COM1		0x3f8
 #define COM1_GSI	4
+#define PCI_INTX_GSI	10	/* the vfio-user device's INTx */
 
 /* Guest physical layout of what the loader writes. */
 #define GDT_ADDR	0x500
@@ -95,6 +97,8 @@ struct vmm {
 	uint64_t fwd_user_data;	/* forwarded: the region's user_data */
 	uint32_t fwd_tag;
 	bool fwd_posted;	/* forwarded-posted: the layout posts writes */
+	/* PCI: the host bridge, and a vfio-user server's device (-u) */
+	struct pci_bus pci;
 	/* what reached this process */
 	uint64_t exits, com1_exits, other_io, mmio;
 	uint8_t cmos_index;
@@ -722,12 +726,23 @@ static int run_guest(struct vmm *v)
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			p = (uint8_t *)run + run->io.data_offset;
+			if (pci_port_io(&v->pci, run->io.port, run->io.size,
+					run->io.direction == KVM_EXIT_IO_OUT, p)) {
+				for (i = 1; i < run->io.count; i++)
+					pci_port_io(&v->pci, run->io.port, run->io.size,
+						    run->io.direction == KVM_EXIT_IO_OUT,
+						    p + i * run->io.size);
+				break;
+			}
 			for (i = 0; i < run->io.count * run->io.size; i++)
 				if (!port_io(v, run->io.port + i % run->io.size,
 					     run->io.direction == KVM_EXIT_IO_OUT, p + i))
 					return 0;
 			break;
 		case KVM_EXIT_MMIO:
+			if (pci_mmio(&v->pci, run->mmio.phys_addr, run->mmio.len,
+				     run->mmio.is_write, run->mmio.data))
+				break;
 			/* Nothing is there: reads float high. */
 			v->mmio++;
 			if (!run->mmio.is_write)
@@ -738,6 +753,12 @@ static int run_guest(struct vmm *v)
 			return 0;
 		case KVM_EXIT_IOREGIONFD_FAILURE:
 			report_failure(run);
+			if (pci_ioregionfd_failure(&v->pci, run->ioregionfd_failure.addr,
+						   run->ioregionfd_failure.pio,
+						   run->ioregionfd_failure.len)) {
+				run->ioregionfd_failure.data = ~0ull;
+				break;
+			}
 			if (!v->restart)
 				return 3;
 			restart_device(v, true);
@@ -770,8 +791,10 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: demo_vmm [-m inline|forwarded|forwarded-posted|ioregionfd]\n"
 		"                [-e recv|uring] [-M MiB] [-a 'kernel args'] [-r] [-v]\n"
-		"                bzImage initramfs\n"
-		"  -r  ioregionfd: restart COM1's device process if it fails or dies\n");
+		"                [-u vfio-user-socket [-U]] bzImage initramfs\n"
+		"  -r  ioregionfd: restart COM1's device process if it fails or dies\n"
+		"  -u  put the device of the vfio-user server listening there at PCI 00:01.0\n"
+		"  -U  its BARs through vfio-user messages only, no ioregionfd\n");
 	exit(2);
 }
 
@@ -781,12 +804,13 @@ int main(int argc, char **argv)
 			 .group_fd = -1, .irq_fd = -1, .resample_fd = -1,
 			 .engine = IOREGION_ENGINE_RECV };
 	char cmdline[1024] = "console=ttyS0 reboot=k panic=-1";
-	const char *extra = NULL;
+	const char *extra = NULL, *vfu_path = NULL;
+	bool vfu_messages = false;
 	int kvm_fd, ctl = -1, rc, st, opt, i;
 	uint64_t features;
 	double start;
 
-	while ((opt = getopt(argc, argv, "m:e:M:a:rv")) != -1) {
+	while ((opt = getopt(argc, argv, "m:e:M:a:rvu:U")) != -1) {
 		switch (opt) {
 		case 'm':
 			for (i = 0; i < NR_MODES && strcmp(optarg, mode_names[i]); i++)
@@ -815,11 +839,18 @@ int main(int argc, char **argv)
 		case 'v':
 			v.verbose = true;
 			break;
+		case 'u':
+			vfu_path = optarg;
+			break;
+		case 'U':
+			vfu_messages = true;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (argc - optind != 2 || (v.restart && v.mode != IOREGIONFD))
+	if (argc - optind != 2 || (v.restart && v.mode != IOREGIONFD) ||
+	    (vfu_messages && !vfu_path))
 		usage();
 	if (extra && snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
 			      " %s", extra) >= (int)(sizeof(cmdline) - strlen(cmdline)))
@@ -835,6 +866,9 @@ int main(int argc, char **argv)
 		ctl = spawn_device(&v, v.engine);
 
 	create_vm(&v, kvm_fd);
+	pci_init(&v.pci, v.vm_fd);
+	if (vfu_path && pci_attach_vfu(&v.pci, vfu_path, vfu_messages, PCI_INTX_GSI))
+		exit(1);
 	load_linux(&v, argv[optind], argv[optind + 1], cmdline);
 	setup_vcpu(&v, kvm_fd);
 	if (v.mode != INLINE) {
@@ -855,8 +889,11 @@ int main(int argc, char **argv)
 		(unsigned long long)v.exits, (unsigned long long)v.com1_exits,
 		(unsigned long long)v.other_io, (unsigned long long)v.mmio);
 
+	pci_report(&v.pci);
+
 	/* Letting go of the VM lets go of the device's socket: it exits. */
 	unwatch_device();
+	pci_close(&v.pci);
 	close(v.vcpu_fd);
 	munmap(v.run, v.run_size);
 	close(v.vm_fd);
