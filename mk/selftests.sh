@@ -47,15 +47,62 @@ build_demo() {
 		"$top/userspace/demo/pci.c" \
 		"$lib/libioregion.a" -luring -lseccomp -ljson-c -pthread
 	gcc -static -O2 -Wall -Werror -o "$root/bin/uartbench" "$top/userspace/demo/guest/uartbench.c"
+	gcc -static -O2 -Wall -Werror -o "$root/bin/vfuserial" "$top/userspace/demo/guest/vfuserial.c"
 	guest_initramfs "$root" "$top/userspace/demo/guest/init" "$demo/initramfs.cpio.gz"
 	cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"
-	cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" "$guest/"
+	cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" \
+		"$top/userspace/test/demo_vfu_test.sh" "$guest/"
 }
 
+# Multi-process QEMU (userspace/qemu/): Debian 13's QEMU 10.0.13 with our series,
+# the guest it boots (build/obj-qguest's kernel, busybox, proxytest), the
+# orchestrator and the test.  QEMU is dynamically linked: its libraries and
+# loader travel with it, and qemu/qemu runs it through that loader.
+# Also what the demo's vfio-user mode needs: QEMU's vfio-user server and
+# a guest kernel with PCI.
+build_qemu() {
+	local qd=$guest/qemu qroot=$top/build/qguest-initramfs
+	local qbin=$top/build/qemu/obj/qemu-system-x86_64
+	local qtest=$top/build/qemu/obj/tests/qtest/ioregionfd-test
+
+	echo ">> multi-process QEMU: QEMU, its guest kernel and initramfs"
+	"$top/mk/qemu.sh" | { grep -E '^>> (fetching|QEMU ready)' || true; }
+	"$top/mk/kernel.sh" qguest | { grep -E '^>> kernel ready' || true; }
+	rm -rf "$qroot"; mkdir -p "$qd"/{bin,lib,share} "$qroot"/{bin,dev,proc,sys}
+	strip -o "$qd/bin/qemu-system-x86_64" "$qbin"
+	strip -o "$qd/bin/ioregionfd-test" "$qtest"
+	for l in $(ldd "$qbin" "$qtest" | awk '/=>/ {print $3} /ld-linux/ {print $1}' | sort -u); do
+		cp -L "$l" "$qd/lib/"
+	done
+	# Firmware from Debian's qemu-system-data and seabios: what -M pc with
+	# -kernel loads.
+	for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
+		 /usr/share/qemu/kvmvapic.bin; do
+		cp -L "$f" "$qd/share/"
+	done
+	cat >"$qd/qemu" <<'WRAP'
+#!/bin/sh
+d=$(dirname "$0")
+exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" \
+	"$d/bin/qemu-system-x86_64" -L "$d/share" "$@"
+WRAP
+	chmod +x "$qd/qemu"
+	# The same, by the name libqtest wants (it takes the target from it).
+	cp "$qd/qemu" "$qd/qemu-system-x86_64"
+	gcc -static -O2 -Wall -Wextra -Werror -o "$qd/mpqemu_run" "$top/userspace/qemu/mpqemu_run.c"
+	gcc -static -O2 -Wall -Wextra -Werror -o "$qroot/bin/proxytest" \
+		"$top/userspace/qemu/guest/proxytest.c"
+	guest_initramfs "$qroot" "$top/userspace/qemu/guest/init" "$qd/initramfs.cpio.gz"
+	cp "$top/build/obj-qguest/arch/x86/boot/bzImage" "$qd/bzImage"
+	cp "$top/userspace/qemu/qemu_proxy_test.sh" "$top/userspace/qemu/qemu_qtest.sh" "$guest/"
+}
+
+# DEMO_VFU=1 as well: the demo's vfio-user mode (make run MODE=vfio-user).
 if [ -n "${DEMO_ONLY:-}" ]; then
 	echo ">> building libioregion (static)"
 	make -s -C "$top/userspace" O="$lib" "$lib/libioregion.a"
 	build_demo
+	[ -z "${DEMO_VFU:-}" ] || build_qemu
 	exit 0
 fi
 
@@ -103,42 +150,4 @@ make -s -C "$top/userspace" O="$lib" tools
 cp "$lib/tools/ioregion_lat" "$top/userspace/test/ioregion_lat_test.sh" "$guest/"
 
 build_demo
-
-# Multi-process QEMU (userspace/qemu/): Debian 13's QEMU 10.0.13 with our series,
-# the guest it boots (build/obj-qguest's kernel, busybox, proxytest), the
-# orchestrator and the test.  QEMU is dynamically linked: its libraries and
-# loader travel with it, and qemu/qemu runs it through that loader.
-echo ">> multi-process QEMU: QEMU, its guest kernel and initramfs"
-"$top/mk/qemu.sh" | { grep -E '^>> (fetching|QEMU ready)' || true; }
-"$top/mk/kernel.sh" qguest | { grep -E '^>> kernel ready' || true; }
-qd=$guest/qemu
-qroot=$top/build/qguest-initramfs
-qbin=$top/build/qemu/obj/qemu-system-x86_64
-rm -rf "$qroot"; mkdir -p "$qd"/{bin,lib,share} "$qroot"/{bin,dev,proc,sys}
-qtest=$top/build/qemu/obj/tests/qtest/ioregionfd-test
-strip -o "$qd/bin/qemu-system-x86_64" "$qbin"
-strip -o "$qd/bin/ioregionfd-test" "$qtest"
-for l in $(ldd "$qbin" "$qtest" | awk '/=>/ {print $3} /ld-linux/ {print $1}' | sort -u); do
-	cp -L "$l" "$qd/lib/"
-done
-# Firmware from Debian's qemu-system-data and seabios: what -M pc with
-# -kernel loads.
-for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
-	 /usr/share/qemu/kvmvapic.bin; do
-	cp -L "$f" "$qd/share/"
-done
-cat >"$qd/qemu" <<'WRAP'
-#!/bin/sh
-d=$(dirname "$0")
-exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" \
-	"$d/bin/qemu-system-x86_64" -L "$d/share" "$@"
-WRAP
-chmod +x "$qd/qemu"
-# The same, by the name libqtest wants (it takes the target from it).
-cp "$qd/qemu" "$qd/qemu-system-x86_64"
-gcc -static -O2 -Wall -Wextra -Werror -o "$qd/mpqemu_run" "$top/userspace/qemu/mpqemu_run.c"
-gcc -static -O2 -Wall -Wextra -Werror -o "$qroot/bin/proxytest" \
-	"$top/userspace/qemu/guest/proxytest.c"
-guest_initramfs "$qroot" "$top/userspace/qemu/guest/init" "$qd/initramfs.cpio.gz"
-cp "$top/build/obj-qguest/arch/x86/boot/bzImage" "$qd/bzImage"
-cp "$top/userspace/qemu/qemu_proxy_test.sh" "$top/userspace/qemu/qemu_qtest.sh" "$guest/"
+build_qemu
