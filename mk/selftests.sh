@@ -48,6 +48,7 @@ build_demo() {
 		"$lib/libioregion.a" -luring -lseccomp -ljson-c -pthread
 	gcc -static -O2 -Wall -Werror -o "$root/bin/uartbench" "$top/userspace/demo/guest/uartbench.c"
 	gcc -static -O2 -Wall -Werror -o "$root/bin/vfuserial" "$top/userspace/demo/guest/vfuserial.c"
+	gcc -static -O2 -Wall -Werror -o "$root/bin/vfugpio" "$top/userspace/demo/guest/vfugpio.c"
 	guest_initramfs "$root" "$top/userspace/demo/guest/init" "$demo/initramfs.cpio.gz"
 	cp "$top/build/obj-guest/arch/x86/boot/bzImage" "$demo/bzImage"
 	cp "$top/mk/guest/demo-run.sh" "$top/userspace/test/demo_test.sh" \

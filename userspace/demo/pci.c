@@ -313,9 +313,38 @@ int pci_init(struct pci_bus *bus, int vm_fd)
 }
 
 /*
+ * What firmware does before Linux runs: give the BAR an address, decoding
+ * off (Linux claims it, and turns decoding on when a driver enables the
+ * device).  Linux would assign an unplaced BAR itself - except on a device
+ * without a class code, such as libvfio-user's samples, which it leaves
+ * alone.  Ports from 0xc000, memory from 0xe0000000: in the hole
+ * load_linux()'s e820 leaves below 4 GiB.  The server gets the value
+ * too, as it would from the guest.
+ */
+static void place_bar(struct pci_bus *bus, int i)
+{
+	static uint64_t next_io = 0xc000, next_mem = 0xe0000000;
+	struct pci_vfu_bar *b = &bus->bar[i];
+	uint64_t *next = b->io ? &next_io : &next_mem;
+	uint64_t addr = (*next + b->size - 1) & ~(b->size - 1);
+	uint32_t val;
+
+	*next = addr + b->size;
+	b->val = (uint32_t)addr | b->type;
+	val = b->val;
+	vfu_access(bus, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_0 + 4 * i,
+		   &val, 4, true);
+	if ((b->type & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64) {
+		bus->bar[i + 1].val = val = addr >> 32;
+		vfu_access(bus, VFIO_PCI_CONFIG_REGION_INDEX, PCI_BASE_ADDRESS_0 + 4 * i + 4,
+			   &val, 4, true);
+	}
+}
+
+/*
  * Connects to the vfio-user server at @path and puts its device at
- * 00:01.0, its BARs unplaced (the guest places them), its INTx on ISA IRQ
- * @irq_line.
+ * 00:01.0, its BARs placed as firmware would (the guest may move them),
+ * its INTx on ISA IRQ @irq_line.
  */
 int pci_attach_vfu(struct pci_bus *bus, const char *path, bool messages_only,
 		   uint8_t irq_line)
@@ -355,9 +384,10 @@ int pci_attach_vfu(struct pci_bus *bus, const char *path, bool messages_only,
 			ret = -EINVAL;
 			goto fail;
 		}
-		b->val = b->type;
-		fprintf(stderr, "demo_vmm: 00:01.0 BAR%d: %s, %llu bytes, %s\n", i,
+		place_bar(bus, i);
+		fprintf(stderr, "demo_vmm: 00:01.0 BAR%d: %s, %llu bytes at 0x%llx, %s\n", i,
 			b->io ? "I/O" : "memory", (unsigned long long)r.size,
+			(unsigned long long)bar_addr(bus, i),
 			r.io_flags & IOREGION_VFU_IO_OFFERED ? "ioregionfd offered" :
 			"messages");
 	}

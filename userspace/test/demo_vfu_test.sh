@@ -8,7 +8,9 @@
 # BAR access reaches the VMM and no REGION_READ/WRITE message crosses the
 # vfio-user socket; through messages (-U) every one does.  Then the server
 # is killed mid-run: demo_vmm says so once, the device reads as all ones,
-# the guest's workload fails and the guest powers off - no hang.  TAP.
+# the guest's workload fails and the guest powers off - no hang.  Also
+# libvfio-user's gpio-pci-idio-16 sample under Linux's own driver for the
+# card, both ways.  TAP.
 cd "$(dirname "$0")"
 q=/tests/qemu
 img="qemu/bzImage demo/initramfs.cpio.gz"
@@ -37,18 +39,31 @@ server() {
 		-object x-vfio-user-server,id=vfu0,type=unix,path=$sock,device=ser0 \
 		>$t/$1.server 2>&1 &
 	spid=$!
+	wait_sock
+}
+# wait_sock: until the server (pid $spid) listens on $sock, 30 s at most.
+wait_sock() {
 	local i=0
 	while [ ! -S $sock ] && [ $i -lt 300 ] && kill -0 $spid 2>/dev/null; do
 		sleep 0.1; i=$((i + 1))
 	done
 }
-# field FILE KEY: the number after "KEY" in demo_vmm's vfio-user line
-field() {
-	sed -n "s/.*[ ;]\([0-9]*\) $2.*/\1/p" "$1" | head -n 1
+# bar_counts MODE FILE: $bar, the BAR accesses that reached demo_vmm, and
+# $rmsg, the BAR messages it sent, from its last line in FILE; true if
+# they are what MODE should give: none through ioregionfd, and through
+# messages one message for every access.
+bar_counts() {
+	bar=$(sed -n 's/.* \([0-9]*\) BAR accesses reached the VMM.*/\1/p' "$2")
+	rmsg=$(sed -n 's/.* \([0-9]*\) BAR messages .*/\1/p' "$2")
+	if [ "$1" = ioregionfd ]; then
+		[ "$bar" = 0 ] && [ "$rmsg" = 0 ]
+	else
+		[ -n "$bar" ] && [ "$bar" -gt 0 ] && [ "$rmsg" = "$bar" ]
+	fi
 }
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..7"
 
 for m in ioregionfd messages; do
 	server $m
@@ -59,21 +74,39 @@ for m in ioregionfd messages; do
 	kill $spid 2>/dev/null; wait $spid 2>/dev/null
 	sed 's/\r$//' $t/$m.out >$t/$m.txt
 	show $t/$m.txt 12
-	bar=$(sed -n 's/.* \([0-9]*\) BAR accesses reached the VMM.*/\1/p' $t/$m.txt)
-	rmsg=$(sed -n 's/.* \([0-9]*\) BAR messages .*/\1/p' $t/$m.txt)
 	ok=1
 	if [ $rc = 0 ] && grep -q '^@@VFUSERIAL .* bytes=1024 errors=0' $t/$m.txt &&
 	   grep -q 'hello from the guest, through pci-serial' $t/$m.chr 2>/dev/null; then
-		if [ $m = ioregionfd ]; then
-			[ "$bar" = 0 ] && [ "$rmsg" = 0 ] && ok=0
-		else
-			[ -n "$bar" ] && [ "$bar" -gt 0 ] && [ "$rmsg" = "$bar" ] && ok=0
-		fi
+		bar_counts $m $t/$m.txt && ok=0
 	fi
 	result $ok "$m: Linux's 8250_pci drove QEMU's pci-serial: 1024 bytes in loopback, a line out of the server; ${bar:-?} BAR accesses reached the VMM, ${rmsg:-?} BAR messages on the vfio-user socket"
 done
 
-# 3-5: the server killed while the guest uses the port (through ioregionfd).
+# 3-4: libvfio-user's gpio-pci-idio-16 sample (BAR2, I/O), bound by Linux's
+# gpio-pci-idio-16 driver, used through the GPIO character device: 50
+# rounds of setting the 16 outputs and reading the 16 inputs, which the
+# sample answers with 0.
+for m in ioregionfd messages; do
+	rm -f $sock
+	./gpio-pci-idio-16 $sock >$t/gpio-$m.server 2>&1 &
+	spid=$!
+	wait_sock
+	flag=; [ $m = messages ] && flag=-U
+	timeout 600 ./demo_vmm -m inline -u $sock $flag -a "quiet workload=vfu-gpio vfurounds=50" \
+		$img >$t/gpio-$m.out 2>&1
+	rc=$?
+	kill $spid 2>/dev/null; wait $spid 2>/dev/null
+	sed 's/\r$//' $t/gpio-$m.out >$t/gpio-$m.txt
+	show $t/gpio-$m.txt 8
+	ok=1
+	if [ $rc = 0 ] &&
+	   grep -q '^@@VFUGPIO .* lines=32 rounds=50 inputs=0x0 errors=0' $t/gpio-$m.txt; then
+		bar_counts $m $t/gpio-$m.txt && ok=0
+	fi
+	result $ok "$m: Linux's gpio-pci-idio-16 drove libvfio-user's sample: 32 lines, 50 rounds of 16 outputs set and 16 inputs read (0, as the sample answers); ${bar:-?} BAR accesses reached the VMM, ${rmsg:-?} BAR messages on the vfio-user socket"
+done
+
+# 5-7: the server killed while the guest uses the port (through ioregionfd).
 server kill
 ./demo_vmm -m inline -u $sock -a "quiet workload=vfu-serial-forever" $img \
 	>$t/kill.out 2>&1 &
