@@ -118,7 +118,7 @@ while [ $i -lt 600 ] && kill -0 $vpid 2>/dev/null &&
 done
 kill -9 $spid; wait $spid 2>/dev/null
 i=0
-while [ $i -lt 240 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
+while [ $i -lt 480 ] && kill -0 $vpid 2>/dev/null; do sleep 0.5; i=$((i + 1)); done
 if kill -0 $vpid 2>/dev/null; then
 	kill -9 $vpid; wait $vpid; rc=hung
 else

@@ -152,8 +152,14 @@ int main(int argc, char **argv)
 	printf("@@VFUSERIAL tty=%s bytes=%d errors=%d us=%lld irqs=%lld\n", name,
 	       r * BLOCK, errors, now_us() - start, port_irqs(fd) - irqs);
 
-	if (errors)
-		return 1;	/* a device that fails may never drain a line */
+	if (errors) {
+		/*
+		 * A device that fails may never drain what is queued: drop it,
+		 * or closing the tty waits for it (closing_wait, 30 s).
+		 */
+		tcflush(fd, TCIOFLUSH);
+		return 1;
+	}
 	ioctl(fd, TIOCMBIC, &loop);
 	if (write(fd, line, sizeof(line) - 1) != sizeof(line) - 1 || tcdrain(fd)) {
 		printf("vfuserial: the last line: %s\n", strerror(errno));
