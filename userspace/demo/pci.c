@@ -219,12 +219,38 @@ static void conf1_data(struct pci_bus *bus, unsigned int off, unsigned int size,
 	memcpy(data, &val, size);
 }
 
+/* The device's BAR that decodes [@addr, @addr + @size) in port or memory space, or -1. */
+static int find_bar(const struct pci_bus *bus, uint64_t addr, unsigned int size, bool io)
+{
+	const struct pci_vfu_bar *b;
+	int i;
+
+	for (i = 0; bus->vfu && i < PCI_VFU_BARS; i++) {
+		b = &bus->bar[i];
+		if (b->io == io && b->mapped != PCI_UNMAPPED && addr >= b->mapped &&
+		    addr + size <= b->mapped + b->size)
+			return i;
+	}
+	return -1;
+}
+
+/* An access that exited to the VMM: if it is the device's, forward it. */
+static bool bar_access(struct pci_bus *bus, uint64_t addr, unsigned int size, bool io,
+		       bool is_write, void *data)
+{
+	int i = find_bar(bus, addr, size, io);
+
+	if (i < 0)
+		return false;
+	bus->bar_accesses++;
+	vfu_access(bus, i, addr - bus->bar[i].mapped, data, size, is_write);
+	return true;
+}
+
 bool pci_port_io(struct pci_bus *bus, uint16_t port, unsigned int size,
 		 bool is_write, void *data)
 {
-	struct pci_vfu_bar *b;
 	uint32_t val;
-	int i;
 
 	if (port >= CONF1_ADDR && port < CONF1_DATA) {
 		/* The address register, whole or in parts (conf2 probes bytes). */
@@ -245,34 +271,13 @@ bool pci_port_io(struct pci_bus *bus, uint16_t port, unsigned int size,
 		conf1_data(bus, port - CONF1_DATA, size, is_write, data);
 		return true;
 	}
-	for (i = 0; bus->vfu && i < PCI_VFU_BARS; i++) {
-		b = &bus->bar[i];
-		if (b->io && b->mapped != PCI_UNMAPPED && port >= b->mapped &&
-		    port + size <= b->mapped + b->size) {
-			bus->bar_accesses++;
-			vfu_access(bus, i, port - b->mapped, data, size, is_write);
-			return true;
-		}
-	}
-	return false;
+	return bar_access(bus, port, size, true, is_write, data);
 }
 
 bool pci_mmio(struct pci_bus *bus, uint64_t addr, unsigned int size,
 	      bool is_write, void *data)
 {
-	struct pci_vfu_bar *b;
-	int i;
-
-	for (i = 0; bus->vfu && i < PCI_VFU_BARS; i++) {
-		b = &bus->bar[i];
-		if (!b->io && b->mapped != PCI_UNMAPPED && addr >= b->mapped &&
-		    addr + size <= b->mapped + b->size) {
-			bus->bar_accesses++;
-			vfu_access(bus, i, addr - b->mapped, data, size, is_write);
-			return true;
-		}
-	}
-	return false;
+	return bar_access(bus, addr, size, false, is_write, data);
 }
 
 /*
@@ -285,16 +290,9 @@ bool pci_mmio(struct pci_bus *bus, uint64_t addr, unsigned int size,
 bool pci_ioregionfd_failure(struct pci_bus *bus, uint64_t addr, bool pio,
 			    unsigned int size)
 {
-	struct pci_vfu_bar *b;
 	int i;
 
-	for (i = 0; bus->vfu && i < PCI_VFU_BARS; i++) {
-		b = &bus->bar[i];
-		if (b->io == pio && b->mapped != PCI_UNMAPPED && addr >= b->mapped &&
-		    addr + size <= b->mapped + b->size)
-			break;
-	}
-	if (i == PCI_VFU_BARS || !bus->vfu)
+	if (find_bar(bus, addr, size, pio) < 0)
 		return false;
 	server_lost(bus, "ioregionfd", -EPIPE);
 	for (i = 0; i < PCI_VFU_BARS; i++)
